@@ -1,0 +1,200 @@
+"""The HTTP API: ingest, schema, status, the live stream and the dashboard page."""
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, TypedDict
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from app import ingest
+from app.db import PROJECTIONS_CHANNEL, Listener, make_pool
+from app.events import Reason, json_schema
+from app.ingest import BadBody, LogPosition
+from app.settings import Settings
+from app.sql import query
+from app.stream import Broadcaster, stream
+from projections import ALL_PROJECTIONS
+from projections.worker import ProjectionRunner
+
+log = logging.getLogger("pulse.api")
+DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
+
+
+class State(TypedDict):
+    settings: Settings
+    pool: AsyncConnectionPool[Any]
+    runner: ProjectionRunner
+    broadcaster: Broadcaster
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    too_large = BadBody(413, f"body is larger than the limit of {limit} bytes; send fewer events per request")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def post_events(request: Request) -> Response:
+    settings: Settings = request.state.settings
+    pool: AsyncConnectionPool[Any] = request.state.pool
+    content_type = request.headers.get("content-type")
+    try:
+        body = await read_body(request, settings.max_body_bytes)
+    except BadBody as bad:
+        return JSONResponse({"error": bad.message}, status_code=bad.status)
+    try:
+        items = ingest.parse_body(body, content_type)
+    except BadBody as bad:
+        async with pool.connection() as conn:
+            await ingest.quarantine(conn, [body], [[Reason(field="", message=bad.message)]], content_type)
+        return JSONResponse({"error": bad.message, "quarantined": True}, status_code=bad.status)
+    ingest.validate(items)
+    async with pool.connection() as conn:
+        last = await ingest.store(conn, items, content_type)
+    if last is not None:
+        request.state.runner.wake()
+    counts = {status: sum(item.status == status for item in items) for status in ("accepted", "duplicate", "rejected")}
+    if counts["rejected"] == 0:
+        status_code = 200
+    elif counts["rejected"] == len(items):
+        status_code = 422
+    else:
+        status_code = 207
+    return JSONResponse(
+        {
+            "accepted": counts["accepted"],
+            "duplicates": counts["duplicate"],
+            "rejected": counts["rejected"],
+            "position": str(last) if last else None,
+            "results": [item.result(index) for index, item in enumerate(items)],
+        },
+        status_code=status_code,
+    )
+
+
+async def get_schema(request: Request) -> Response:
+    return JSONResponse(json_schema(), media_type="application/schema+json")
+
+
+async def get_status(request: Request) -> Response:
+    """Event count, and per projection its checkpoint and lag; ?position=X/Y adds whether each has passed it."""
+    pool: AsyncConnectionPool[Any] = request.state.pool
+    wanted: LogPosition | None = None
+    if "position" in request.query_params:
+        try:
+            wanted = LogPosition.parse(request.query_params["position"])
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+    async with pool.connection() as conn:
+        cur = conn.cursor(row_factory=dict_row)
+        totals = await (await cur.execute(query("log_totals"))).fetchone()
+        assert totals is not None
+        projections: dict[str, Any] = {}
+        for projection in ALL_PROJECTIONS:
+            params = {"projection": projection.name}
+            checkpoint = await (await cur.execute(query("checkpoint"), params)).fetchone()
+            lag = await (await cur.execute(query("projection_lag"), params)).fetchone()
+            if checkpoint is None or lag is None:
+                projections[projection.name] = {"state": "not started"}
+                continue
+            position = LogPosition(checkpoint["xact_id"], checkpoint["seq"])
+            report: dict[str, Any] = {
+                "version": projection.version,
+                "checkpoint": str(position),
+                "lag": lag["lag"],
+                "batches": checkpoint["batch_no"],
+                "events_projected": checkpoint["events_projected"],
+                "updated_at": checkpoint["updated_at"].isoformat(),
+                "last_error": checkpoint["last_error"],
+            }
+            if wanted is not None:
+                report["caught_up"] = position >= wanted
+            projections[projection.name] = report
+    return JSONResponse(
+        {
+            "events": totals["events"],
+            "quarantined": totals["quarantined"],
+            "timescaledb": totals["timescaledb"],
+            "projections": projections,
+        }
+    )
+
+
+async def dashboard(request: Request) -> Response:
+    return FileResponse(DASHBOARD, media_type="text/html")
+
+
+def _exit_process() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = _exit_process) -> Starlette:
+    """The ASGI app. Its lifespan opens the pool and runs workers, listener and broadcaster.
+
+    on_fatal runs when a background task dies of an unexpected error; by
+    default the process stops so that its supervisor restarts it.
+    """
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        pool = make_pool(settings.database_url, settings.pool_max_size)
+        await pool.open(wait=True, timeout=30)
+        runner = ProjectionRunner(pool, ALL_PROJECTIONS, settings)
+        broadcaster = Broadcaster(pool, settings)
+        listener = Listener(settings.database_url, PROJECTIONS_CHANNEL, broadcaster.changed.set)
+        stop = asyncio.Event()
+        side_tasks = [
+            asyncio.create_task(listener.run(stop), name="listener"),
+            asyncio.create_task(broadcaster.run(stop), name="broadcaster"),
+        ]
+
+        def watch(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                log.critical("task %s died", task.get_name(), exc_info=task.exception())
+                on_fatal()
+
+        for task in side_tasks:
+            task.add_done_callback(watch)
+        runner.start()
+        runner_failed = asyncio.create_task(runner.failed.wait(), name="runner monitor")
+        runner_failed.add_done_callback(lambda task: task.cancelled() or on_fatal())
+        try:
+            yield {"settings": settings, "pool": pool, "runner": runner, "broadcaster": broadcaster}
+        finally:
+            runner_failed.cancel()
+            stop.set()
+            broadcaster.close()
+            await runner.stop()
+            for task in side_tasks:
+                task.cancel()
+            await asyncio.gather(*side_tasks, return_exceptions=True)
+            await pool.close()
+
+    return Starlette(
+        routes=[
+            Route("/", dashboard),
+            Route("/v1/events", post_events, methods=["POST"]),
+            Route("/v1/schema", get_schema),
+            Route("/v1/status", get_status),
+            Route("/v1/stream", stream),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,220 @@
+"""The `pulse` command."""
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from app.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("pulse")
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from app.localdb import LocalCluster, LocalDbError
+
+    if not settings.use_local_cluster:
+        print("PULSE_DATABASE_URL is set: no local database is managed")
+        return 0
+    cluster = LocalCluster(settings.home)
+    try:
+        print({"start": cluster.start, "stop": cluster.stop, "status": cluster.status}[args.action]())
+    except LocalDbError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def migrate(settings: Settings) -> str:
+    """Upgrades the database to the newest revision; returns a line on the storage in use."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", settings.database_url)
+    command.upgrade(config, "head")
+    with psycopg.connect(settings.database_url) as conn:
+        row = conn.execute("select extversion from pg_extension where extname = 'timescaledb'").fetchone()
+    if row:
+        return f"migrated; pulse.events is a TimescaleDB {row[0]} hypertable"
+    return "migrated; TimescaleDB is not available, so pulse.events is a plain PostgreSQL table"
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    print(migrate(settings))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.api import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        timeout_graceful_shutdown=int(settings.shutdown_grace),
+    )
+    return 0
+
+
+def cmd_work(args: argparse.Namespace, settings: Settings) -> int:
+    """Projection workers alone, without the HTTP server."""
+    from app.db import make_pool
+    from projections import ALL_PROJECTIONS
+    from projections.worker import ProjectionRunner
+
+    async def run() -> None:
+        pool = make_pool(settings.database_url, max_size=len(ALL_PROJECTIONS) + 1)
+        await pool.open(wait=True, timeout=30)
+        runner = ProjectionRunner(pool, ALL_PROJECTIONS, settings)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, runner.stop_event.set)
+        runner.start()
+        stopped = asyncio.ensure_future(runner.stop_event.wait())
+        failed = asyncio.ensure_future(runner.failed.wait())
+        await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+        await runner.stop()
+        await pool.close()
+        if runner.failed.is_set():
+            raise SystemExit(1)
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from app.simulate import simulate
+
+    started = time.monotonic()
+    tally = asyncio.run(simulate(args.url, args.rate, args.duration, seed=args.seed))
+    elapsed = time.monotonic() - started
+    print(
+        f"sent {tally.sent} events in {elapsed:.1f}s ({tally.sent / elapsed:.0f}/s): "
+        f"{tally.accepted} accepted, {tally.duplicates} duplicates, {tally.rejected} rejected, "
+        f"{tally.failed_requests} failed requests"
+    )
+    try:
+        status = httpx.get(args.url.rstrip("/") + "/v1/status", timeout=10).json()
+        for name, projection in status["projections"].items():
+            print(f"projection {name}: lag {projection.get('lag')} events")
+    except (httpx.HTTPError, ValueError, KeyError) as error:
+        print(f"could not read status: {error}")
+    return 0 if tally.failed_requests == 0 else 1
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """`make run`: local database, migrations, server and demo traffic."""
+    if settings.use_local_cluster:
+        from app.localdb import LocalCluster, LocalDbError
+
+        try:
+            print(LocalCluster(settings.home).start())
+        except LocalDbError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    print(migrate(settings))
+    base = f"http://{args.host}:{args.port}"
+    pulse = [sys.executable, "-m", "app.cli"]
+    server = subprocess.Popen([*pulse, "serve", "--host", args.host, "--port", str(args.port)])
+    try:
+        if not _wait_until_serving(base, server):
+            print("error: the server did not start", file=sys.stderr)
+            return 1
+        traffic = subprocess.Popen([*pulse, "simulate", "--url", base, "--rate", str(args.rate), "--duration", "86400"])
+        psql = f"psql '{settings.database_url}'"
+        print(
+            "\nBooking Pulse is running with demo traffic.\n"
+            f"  Dashboard:   {base}/\n"
+            f"  Live stream: curl -N {base}/v1/stream\n"
+            f"  Status:      curl {base}/v1/status\n"
+            f"  SQL:         {psql} -c 'select * from analytics.bookings_hourly order by bucket desc limit 20'\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        try:
+            while server.poll() is None and traffic.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        for process in (traffic, server):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        traffic.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return 0
+
+
+def _wait_until_serving(base: str, server: subprocess.Popen[Any], timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(base + "/v1/status", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="pulse", description="Booking Pulse: real-time booking analytics.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="the local PostgreSQL cluster under .pulse/")
+    db.add_argument("action", choices=("start", "stop", "status"))
+    db.set_defaults(handler=cmd_db)
+
+    commands.add_parser("migrate", help="alembic upgrade head").set_defaults(handler=cmd_migrate)
+
+    serve = commands.add_parser("serve", help="API, live stream and projection workers in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("work", help="projection workers only").set_defaults(handler=cmd_work)
+
+    simulate = commands.add_parser("simulate", help="send realistic booking traffic through the API")
+    simulate.add_argument("--rate", type=float, default=50.0, help="mean events per second")
+    simulate.add_argument("--duration", type=float, default=60.0, help="seconds")
+    simulate.add_argument("--url", default="http://127.0.0.1:8000")
+    simulate.add_argument("--seed", type=int, default=None)
+    simulate.set_defaults(handler=cmd_simulate)
+
+    demo = commands.add_parser("demo", help="local database, server and demo traffic (make run)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--rate", type=float, default=50.0)
+    demo.set_defaults(handler=cmd_demo)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    args = parser().parse_args(argv)
+    os.chdir(Path(PROJECT_ROOT))
+    code: int = args.handler(args, Settings.from_env())
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The event types Booking Pulse accepts, their validation and their JSON Schema.
+
+One pydantic model per type is the single source of truth: ingest validates
+with it and GET /v1/schema serves the JSON Schema generated from it.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
+
+from app.currencies import ISO_4217
+
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+# Clock skew we tolerate; later timestamps are sender bugs that would also
+# create far-future hypertable chunks.
+MAX_FUTURE_SKEW = timedelta(days=1)
+
+
+def _timestamp_string(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string with a UTC offset")
+    return value
+
+
+def _plausible_time(value: datetime) -> datetime:
+    if value < EARLIEST_EVENT_TIME:
+        raise ValueError("must not be before 2000-01-01")
+    if value > datetime.now(UTC) + MAX_FUTURE_SKEW:
+        raise ValueError("must not be more than a day in the future")
+    return value
+
+
+def _iso_4217(value: str) -> str:
+    if value not in ISO_4217:
+        raise ValueError("must be an ISO 4217 currency code such as EUR or USD")
+    return value
+
+
+def _uuid_string(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a UUID string")
+    return value
+
+
+EventTime = Annotated[AwareDatetime, BeforeValidator(_timestamp_string), AfterValidator(_plausible_time)]
+Identifier = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
+Currency = Annotated[StrictStr, AfterValidator(_iso_4217)]
+EventId = Annotated[UUID, BeforeValidator(_uuid_string)]
+
+
+class _Data(BaseModel):
+    # Senders may add fields of their own; they are stored with the event.
+    model_config = ConfigDict(extra="allow")
+
+
+class BookingCreatedData(_Data):
+    booking_id: Identifier
+    customer_id: Identifier
+    destination: Identifier
+    booking_type: Identifier
+    total_amount: Amount
+    currency: Currency
+    channel: Identifier | None = None
+    travel_date: date | None = None
+
+
+class BookingModifiedData(_Data):
+    booking_id: Identifier
+    total_amount: Amount
+    currency: Currency
+
+
+class BookingCancelledData(_Data):
+    booking_id: Identifier
+    refund_amount: Amount | None = Field(default=None, description="Defaults to the booking's current total.")
+
+
+class PaymentCapturedData(_Data):
+    booking_id: Identifier
+    amount: Amount
+    currency: Currency
+
+
+class CustomerRegisteredData(_Data):
+    customer_id: Identifier
+    country: Identifier | None = None
+    channel: Identifier | None = None
+
+
+class SearchPerformedData(_Data):
+    session_id: Identifier
+    destination: Identifier
+    customer_id: Identifier | None = None
+
+
+class CheckoutStartedData(_Data):
+    session_id: Identifier
+    destination: Identifier
+    booking_type: Identifier
+    customer_id: Identifier | None = None
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: EventId = Field(description="Idempotency key: an event_id is stored once, ever.")
+    occurred_at: EventTime = Field(description="When it happened: RFC 3339 with an offset.")
+
+
+class BookingCreated(_Event):
+    type: Literal["booking.created"]
+    data: BookingCreatedData
+
+
+class BookingModified(_Event):
+    type: Literal["booking.modified"]
+    data: BookingModifiedData
+
+
+class BookingCancelled(_Event):
+    type: Literal["booking.cancelled"]
+    data: BookingCancelledData
+
+
+class PaymentCaptured(_Event):
+    type: Literal["payment.captured"]
+    data: PaymentCapturedData
+
+
+class CustomerRegistered(_Event):
+    type: Literal["customer.registered"]
+    data: CustomerRegisteredData
+
+
+class SearchPerformed(_Event):
+    type: Literal["search.performed"]
+    data: SearchPerformedData
+
+
+class CheckoutStarted(_Event):
+    type: Literal["checkout.started"]
+    data: CheckoutStartedData
+
+
+Event = Annotated[
+    BookingCreated
+    | BookingModified
+    | BookingCancelled
+    | PaymentCaptured
+    | CustomerRegistered
+    | SearchPerformed
+    | CheckoutStarted,
+    Field(discriminator="type"),
+]
+EVENT_TYPES = (
+    "booking.created",
+    "booking.modified",
+    "booking.cancelled",
+    "payment.captured",
+    "customer.registered",
+    "search.performed",
+    "checkout.started",
+)
+
+_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+class _UnknownTypeEvent(_Event):
+    """The envelope alone: checked when the type is unknown, so its other errors are reported too."""
+
+    type: Any = None
+    data: dict[str, Any]
+
+
+class Reason(BaseModel):
+    field: str
+    message: str
+
+
+class ValidEvent(BaseModel):
+    event_id: UUID
+    type: str
+    occurred_at: datetime
+    # As sent: extra fields and the sender's number formatting are kept.
+    data: dict[str, Any]
+
+
+def validate_event(candidate: Any) -> ValidEvent | list[Reason]:
+    """The event, or every reason it is not acceptable, each naming its field."""
+    if not isinstance(candidate, dict):
+        return [Reason(field="", message="an event must be a JSON object")]
+    try:
+        event = _event_adapter.validate_python(candidate)
+    except ValidationError as error:
+        details = error.errors(include_url=False)
+    else:
+        return ValidEvent(
+            event_id=event.event_id, type=event.type, occurred_at=event.occurred_at, data=candidate["data"]
+        )
+    reasons = [_reason(detail, candidate) for detail in details]
+    if any(reason.field == "type" for reason in reasons):
+        try:
+            _UnknownTypeEvent.model_validate(candidate)
+        except ValidationError as envelope_error:
+            reasons += [_reason(detail, candidate) for detail in envelope_error.errors(include_url=False)]
+    return reasons
+
+
+def _reason(detail: Any, candidate: dict[str, Any]) -> Reason:
+    if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return Reason(field="type", message=f"must be one of: {', '.join(EVENT_TYPES)}")
+    location = list(detail["loc"])
+    # The discriminated union puts the event type first; the field path follows.
+    if location and location[0] == candidate.get("type"):
+        location = location[1:]
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    if detail["type"] in ("model_type", "dict_type"):
+        message = "must be a JSON object"
+    if detail["type"] == "extra_forbidden":
+        message = "is not an event field (put additional attributes in data)"
+    return Reason(field=".".join(str(part) for part in location), message=message)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = _event_adapter.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Booking Pulse event"
+    return schema

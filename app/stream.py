@@ -1,0 +1,177 @@
+"""GET /v1/stream: live rollup changes as server-sent events.
+
+One Broadcaster per process reads what each projection batch changed (woken
+by the Listener, and polling anyway) and fans it out to bounded per-client
+queues. A client too slow to keep up gets a fresh snapshot instead of a backlog.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import simplejson
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+
+from app.ingest import LogPosition
+from app.settings import Settings
+from app.sql import query
+from projections.bookings_hourly import BOOKINGS_HOURLY
+
+log = logging.getLogger("pulse.stream")
+
+RECENT_HOURS = 24
+MAX_ROWS_PER_MESSAGE = 2000
+RECONNECT_MILLISECONDS = 2000
+
+
+@dataclass
+class Message:
+    kind: str  # "snapshot" or "update"
+    batch_no: int
+    position: str
+    rows: list[dict[str, Any]]
+
+    def to_sse(self) -> ServerSentEvent:
+        data = {"projection": BOOKINGS_HOURLY.name, "batch": self.batch_no, "position": self.position, "rows": self.rows}
+        return ServerSentEvent(
+            data=simplejson.dumps(data, use_decimal=True, default=str),
+            event=self.kind,
+            id=str(self.batch_no),
+            retry=RECONNECT_MILLISECONDS,
+        )
+
+
+@dataclass(eq=False)
+class Subscription:
+    queue: asyncio.Queue[Message | None]
+    # Set when the queue overflowed: the client gets a snapshot, not the backlog.
+    needs_snapshot: bool = field(default=False)
+
+
+class Broadcaster:
+    def __init__(self, pool: AsyncConnectionPool[Any], settings: Settings) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.subscriptions: set[Subscription] = set()
+        self.changed = asyncio.Event()
+        self.last_batch = 0
+
+    def subscribe(self) -> Subscription:
+        subscription = Subscription(queue=asyncio.Queue(maxsize=self.settings.sse_queue_size))
+        self.subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.subscriptions.discard(subscription)
+
+    def close(self) -> None:
+        """Ends every client stream (server shutdown)."""
+        for subscription in self.subscriptions:
+            self._offer(subscription, None)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            wake = asyncio.ensure_future(self.changed.wait())
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait(
+                {wake, stopped}, timeout=self.settings.stream_poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+            wake.cancel()
+            stopped.cancel()
+            self.changed.clear()
+            if stop.is_set():
+                break
+            try:
+                await self.publish_changes()
+            except psycopg.Error as error:
+                # The next wake-up or poll tries again; clients keep their connection.
+                log.warning("reading stream changes failed: %s", error)
+
+    async def publish_changes(self) -> None:
+        message = await self.read_changes(self.last_batch)
+        if message is None:
+            return
+        self.last_batch = message.batch_no
+        if message.rows:
+            for subscription in list(self.subscriptions):
+                self._offer(subscription, message)
+
+    def _offer(self, subscription: Subscription, message: Message | None) -> None:
+        try:
+            subscription.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            # Too slow to keep up: drop the backlog, send a snapshot instead.
+            subscription.needs_snapshot = True
+            while not subscription.queue.empty():
+                subscription.queue.get_nowait()
+            subscription.queue.put_nowait(message)
+
+    async def read_changes(self, after_batch: int) -> Message | None:
+        """Rows changed by batches after after_batch; None when no batch has committed since."""
+        return await self._read("update", after_batch)
+
+    async def read_snapshot(self) -> Message:
+        """Rows of the last hours: what a client sees first."""
+        message = await self._read("snapshot", after_batch=-1)
+        assert message is not None
+        return message
+
+    async def _read(self, kind: str, after_batch: int) -> Message | None:
+        # One snapshot for the checkpoint and the rows, so they agree.
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            await cur.execute(query("checkpoint"), {"projection": BOOKINGS_HOURLY.name})
+            checkpoint = await cur.fetchone() or {"batch_no": 0, "xact_id": 0, "seq": 0}
+            if checkpoint["batch_no"] <= after_batch:
+                return None
+            if kind == "snapshot":
+                await cur.execute(query("bookings_hourly_recent"), {"hours": RECENT_HOURS, "limit": MAX_ROWS_PER_MESSAGE})
+            else:
+                await cur.execute(
+                    query("bookings_hourly_changed"), {"after_batch": after_batch, "limit": MAX_ROWS_PER_MESSAGE}
+                )
+            rows = await cur.fetchall()
+        return Message(
+            kind=kind,
+            batch_no=checkpoint["batch_no"],
+            position=str(LogPosition(checkpoint["xact_id"], checkpoint["seq"])),
+            rows=[_row(row) for row in rows],
+        )
+
+
+def _row(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "bucket": row["bucket"].isoformat()}
+
+
+async def stream(request: Request) -> EventSourceResponse:
+    broadcaster: Broadcaster = request.state.broadcaster
+    settings: Settings = request.state.settings
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        subscription = broadcaster.subscribe()
+        try:
+            yield (await broadcaster.read_snapshot()).to_sse()
+            while True:
+                message = await subscription.queue.get()
+                if message is None:
+                    return
+                if subscription.needs_snapshot:
+                    subscription.needs_snapshot = False
+                    message = await broadcaster.read_snapshot()
+                yield message.to_sse()
+        finally:
+            broadcaster.unsubscribe(subscription)
+
+    return EventSourceResponse(
+        events(),
+        ping=int(settings.sse_ping_seconds),
+        send_timeout=settings.sse_send_timeout,
+        headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"},
+    )

@@ -1,0 +1,169 @@
+"""Projection workers: read the log in commit order, apply it exactly once.
+
+Each batch is one transaction: lock the checkpoint, aggregate the events after
+it straight from pulse.events, upsert the rollups, move the checkpoint, NOTIFY.
+A worker killed at any instant leaves either the whole batch or none of it.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from app.settings import Settings
+from app.sql import query
+from projections.projection import Projection
+
+log = logging.getLogger("pulse.projections")
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    events: int
+    # Transactions were running, so events may be waiting just above the horizon.
+    writers_running: bool
+    # Another worker holds this projection's checkpoint.
+    locked_elsewhere: bool = False
+
+
+class ProjectionWorker:
+    def __init__(self, pool: AsyncConnectionPool[Any], projection: Projection, settings: Settings) -> None:
+        self.pool = pool
+        self.projection = projection
+        self.settings = settings
+        self.wakeup = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Applies batches until stop is set; waits for a wake-up or the poll interval when idle."""
+        name = self.projection.name
+        await self.ensure_checkpoint()
+        log.info("projection=%s worker started", name)
+        failures = 0
+        idle_delay = self.settings.horizon_retry
+        while not stop.is_set():
+            try:
+                outcome = await self.run_batch()
+            except psycopg.Error as error:
+                failures += 1
+                delay = min(30.0, 0.25 * 2**failures)
+                log.error("projection=%s batch failed (retry in %.1fs): %s", name, delay, error)
+                await self.record_error(error)
+                await self._wait(delay, stop)
+                continue
+            failures = 0
+            if outcome.events:
+                idle_delay = self.settings.horizon_retry
+                continue
+            if outcome.writers_running and not outcome.locked_elsewhere:
+                # Look again soon, backing off while the horizon stays held.
+                await self._wait(idle_delay, stop)
+                idle_delay = min(idle_delay * 2, self.settings.poll_interval)
+            else:
+                await self._wait(self.settings.poll_interval, stop)
+        log.info("projection=%s worker stopped", name)
+
+    async def _wait(self, timeout: float, stop: asyncio.Event) -> None:
+        wake = asyncio.ensure_future(self.wakeup.wait())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({wake, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+            stopped.cancel()
+            self.wakeup.clear()
+
+    async def ensure_checkpoint(self) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(query("ensure_checkpoint"), {"projection": self.projection.name})
+
+    async def run_batch(self) -> BatchOutcome:
+        """Applies at most one batch in one transaction."""
+        name = self.projection.name
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = conn.cursor(row_factory=dict_row)
+            horizon = await (await cur.execute(query("read_horizon"))).fetchone()
+            assert horizon is not None
+            checkpoint = await (await cur.execute(query("lock_checkpoint"), {"projection": name})).fetchone()
+            if checkpoint is None:
+                return BatchOutcome(events=0, writers_running=horizon["writers_running"], locked_elsewhere=True)
+            bounds = await (
+                await cur.execute(
+                    query("next_batch_end"),
+                    {
+                        "xact_id": checkpoint["xact_id"],
+                        "seq": checkpoint["seq"],
+                        "horizon": horizon["horizon"],
+                        "batch_size": self.settings.batch_size,
+                    },
+                )
+            ).fetchone()
+            assert bounds is not None
+            if not bounds["events"]:
+                return BatchOutcome(events=0, writers_running=horizon["writers_running"])
+            params = {
+                "projection": name,
+                "start_xact_id": checkpoint["xact_id"],
+                "start_seq": checkpoint["seq"],
+                "end_xact_id": bounds["end_xact_id"],
+                "end_seq": bounds["end_seq"],
+                "batch_no": checkpoint["batch_no"] + 1,
+                "events": bounds["events"],
+            }
+            for statement in self.projection.statements:
+                await cur.execute(statement, params)
+            await cur.execute(query("advance_checkpoint"), params)
+            await cur.execute(query("notify_projection"), {"projection": name})
+        log.debug("projection=%s batch=%d events=%d", name, params["batch_no"], params["events"])
+        return BatchOutcome(events=bounds["events"], writers_running=horizon["writers_running"])
+
+    async def record_error(self, error: BaseException) -> None:
+        with contextlib.suppress(psycopg.Error):
+            async with self.pool.connection() as conn:
+                await conn.execute(
+                    query("record_projection_error"), {"projection": self.projection.name, "error": str(error)}
+                )
+
+
+class ProjectionRunner:
+    """Runs one worker per projection as named tasks and watches them."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], projections: Sequence[Projection], settings: Settings) -> None:
+        self.settings = settings
+        self.workers = [ProjectionWorker(pool, projection, settings) for projection in projections]
+        self.stop_event = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        # Set when a worker dies of something it could not handle.
+        self.failed = asyncio.Event()
+
+    def start(self) -> None:
+        for worker in self.workers:
+            task = asyncio.create_task(worker.run(self.stop_event), name=f"projection:{worker.projection.name}")
+            task.add_done_callback(self._watch)
+            self.tasks.append(task)
+
+    def _watch(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log.critical("task %s died", task.get_name(), exc_info=task.exception())
+        self.failed.set()
+
+    def wake(self) -> None:
+        """New events were committed in this process: look now rather than at the next poll."""
+        for worker in self.workers:
+            worker.wakeup.set()
+
+    async def stop(self) -> None:
+        """Lets in-flight batches commit; cancels (rolls back) what is still running after the grace period."""
+        self.stop_event.set()
+        if not self.tasks:
+            return
+        _, pending = await asyncio.wait(self.tasks, timeout=self.settings.shutdown_grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
