@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import psycopg
 
 from app.settings import PROJECT_ROOT, Settings
@@ -111,10 +111,10 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         f"{tally.failed_requests} failed requests"
     )
     try:
-        status = httpx.get(args.url.rstrip("/") + "/v1/status", timeout=10).json()
+        status = httpx2.get(args.url.rstrip("/") + "/v1/status", timeout=10).json()
         for name, projection in status["projections"].items():
             print(f"projection {name}: lag {projection.get('lag')} events")
-    except (httpx.HTTPError, ValueError, KeyError) as error:
+    except (httpx2.HTTPError, ValueError, KeyError) as error:
         print(f"could not read status: {error}")
     return 0 if tally.failed_requests == 0 else 1
 
@@ -168,9 +168,9 @@ def _wait_until_serving(base: str, server: subprocess.Popen[Any], timeout: float
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            if httpx.get(base + "/v1/status", timeout=2).status_code == 200:
+            if httpx2.get(base + "/v1/status", timeout=2).status_code == 200:
                 return True
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.2)
     return False

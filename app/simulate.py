@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
+import httpx2
 import simplejson
 
 DESTINATIONS = {
@@ -185,7 +185,7 @@ async def simulate(url: str, rate: float, duration: float, seed: int | None = No
     tick = 0.1
     owed = 0.0
 
-    async def send(client: httpx.AsyncClient, batch: list[dict[str, Any]]) -> None:
+    async def send(client: httpx2.AsyncClient, batch: list[dict[str, Any]]) -> None:
         try:
             body = "\n".join(simplejson.dumps(event, use_decimal=True) for event in batch)
             response = await client.post(endpoint, content=body, headers={"Content-Type": "application/x-ndjson"})
@@ -193,13 +193,13 @@ async def simulate(url: str, rate: float, duration: float, seed: int | None = No
             tally.accepted += answer.get("accepted", 0)
             tally.duplicates += answer.get("duplicates", 0)
             tally.rejected += answer.get("rejected", 0)
-        except (httpx.HTTPError, ValueError):
+        except (httpx2.HTTPError, ValueError):
             tally.failed_requests += 1
         finally:
             in_flight.release()
 
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx2.AsyncClient(timeout=30) as client:
         while (elapsed := time.monotonic() - started) < duration:
             now = datetime.now(UTC)
             owed += rate * tick * intensity(now)

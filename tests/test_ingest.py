@@ -1,0 +1,249 @@
+"""POST /v1/events: every validation rule, status code, idempotency and quarantine."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from app.settings import Settings
+from tests.conftest import wait_for
+from tests.events import REQUIRED_DATA, booking, make_event
+
+
+def post(client: TestClient, body: Any, content_type: str = "application/json") -> Any:
+    content = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return client.post("/v1/events", content=content, headers={"Content-Type": content_type})
+
+
+def quarantined(db: psycopg.Connection[Any]) -> list[tuple[bytes, list[dict[str, str]]]]:
+    return [(bytes(row[0]), row[1]) for row in db.execute("select raw, reasons from pulse.quarantine order by 1")]
+
+
+def stored_ids(db: psycopg.Connection[Any]) -> list[str]:
+    return [str(row[0]) for row in db.execute("select event_id from pulse.events order by seq")]
+
+
+def test_one_event_is_accepted_and_committed_with_its_position(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    event = booking()
+    response = post(client, event)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["accepted"] == 1 and answer["rejected"] == 0
+    assert answer["results"] == [
+        {"index": 0, "status": "accepted", "event_id": event["event_id"], "position": answer["position"]}
+    ]
+    assert stored_ids(db) == [event["event_id"]]
+    xact_id, seq = db.execute("select xact_id::text::bigint, seq from pulse.events").fetchone() or (0, 0)
+    assert answer["position"] == f"{xact_id}/{seq}"
+
+
+@pytest.mark.parametrize("kind", sorted(REQUIRED_DATA))
+def test_every_event_type_is_accepted(kind: str, client: TestClient, db: psycopg.Connection[Any]) -> None:
+    event = make_event(kind)
+    assert post(client, event).status_code == 200
+    assert db.execute("select type, data from pulse.events").fetchone() == (kind, event["data"])
+
+
+REQUIRED_FIELDS = [(kind, name) for kind, data in sorted(REQUIRED_DATA.items()) for name in data]
+
+
+@pytest.mark.parametrize(("kind", "missing"), REQUIRED_FIELDS)
+def test_a_missing_required_field_is_named(kind: str, missing: str, client: TestClient) -> None:
+    event = make_event(kind)
+    del event["data"][missing]
+    response = post(client, event)
+    assert response.status_code == 422
+    assert response.json()["results"][0]["errors"] == [{"field": f"data.{missing}", "message": "Field required"}]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"event_id": "not-a-uuid"}, "event_id"),
+        ({"event_id": 12}, "event_id"),
+        ({"type": "booking.exploded"}, "type"),
+        ({"occurred_at": "2026-11-25T10:00:00"}, "occurred_at"),
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+        ({"occurred_at": 1764064800}, "occurred_at"),
+        ({"occurred_at": "1999-12-31T23:59:59Z"}, "occurred_at"),
+        ({"occurred_at": (datetime.now(UTC) + timedelta(days=3)).isoformat()}, "occurred_at"),
+        ({"data": "a booking"}, "data"),
+        ({"source": "crm"}, "source"),
+    ],
+)
+def test_a_bad_envelope_field_is_named(change: dict[str, Any], field: str, client: TestClient) -> None:
+    response = post(client, {**booking(), **change})
+    assert response.status_code == 422
+    assert field in [error["field"] for error in response.json()["results"][0]["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"total_amount": "-0.01"}, "data.total_amount"),
+        ({"total_amount": "12.3.4"}, "data.total_amount"),
+        ({"total_amount": "NaN"}, "data.total_amount"),
+        ({"total_amount": "1.00001"}, "data.total_amount"),
+        ({"currency": "EURO"}, "data.currency"),
+        ({"currency": "XYZ"}, "data.currency"),
+        ({"currency": "eur"}, "data.currency"),
+        ({"destination": ""}, "data.destination"),
+        ({"customer_id": 42}, "data.customer_id"),
+        ({"travel_date": "next June"}, "data.travel_date"),
+    ],
+)
+def test_a_bad_data_field_is_named(data: dict[str, Any], field: str, client: TestClient) -> None:
+    event = booking()
+    event["data"].update(data)
+    response = post(client, event)
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["results"][0]["errors"]] == [field]
+
+
+def test_every_reason_is_reported_at_once(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    event = {"event_id": "x", "type": "booking.created", "occurred_at": "soon", "data": {"total_amount": "-1"}}
+    response = post(client, event)
+    fields = {error["field"] for error in response.json()["results"][0]["errors"]}
+    assert {"event_id", "occurred_at", "data.booking_id", "data.currency", "data.total_amount"} <= fields
+    [(raw, reasons)] = quarantined(db)
+    assert json.loads(raw) == event
+    assert {reason["field"] for reason in reasons} == fields
+
+
+def test_unknown_type_still_reports_envelope_errors(client: TestClient) -> None:
+    response = post(client, {"event_id": "x", "type": "refund.issued"})
+    fields = {error["field"] for error in response.json()["results"][0]["errors"]}
+    assert fields == {"type", "event_id", "occurred_at", "data"}
+
+
+def test_extra_data_fields_and_exact_amounts_are_kept(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    body = (
+        '{"event_id": "%s", "type": "booking.created", "occurred_at": "2026-11-01T08:15:00+01:00",'
+        ' "data": {"booking_id": "b", "customer_id": "c", "destination": "Porto", "booking_type": "hotel",'
+        ' "total_amount": 1234567890.1234, "currency": "EUR", "promo": {"code": "X1"}}}' % uuid.uuid4()
+    )
+    assert post(client, body).status_code == 200
+    row = db.execute("select (data->>'total_amount')::numeric, data->'promo'->>'code', occurred_at from pulse.events")
+    amount, promo, occurred_at = row.fetchone() or (None, None, None)
+    assert str(amount) == "1234567890.1234"
+    assert promo == "X1"
+    assert occurred_at == datetime(2026, 11, 1, 7, 15, tzinfo=UTC)
+
+
+def test_mixed_batch_answers_207_and_stores_the_good_ones(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    good, bad = booking(), {**booking(), "occurred_at": "2026-01-01"}
+    response = post(client, [good, bad])
+    assert response.status_code == 207
+    answer = response.json()
+    assert [r["status"] for r in answer["results"]] == ["accepted", "rejected"]
+    assert stored_ids(db) == [good["event_id"]]
+    assert [json.loads(raw)["event_id"] for raw, _ in quarantined(db)] == [bad["event_id"]]
+
+
+def test_ndjson_with_a_broken_line(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    first, second = booking(), booking()
+    body = f"{json.dumps(first)}\n\n{{not json\n{json.dumps(second)}\n"
+    response = post(client, body, "application/x-ndjson")
+    assert response.status_code == 207
+    statuses = [(r["index"], r["status"]) for r in response.json()["results"]]
+    assert statuses == [(0, "accepted"), (1, "rejected"), (2, "accepted")]
+    assert "line 3 is not valid JSON" in response.json()["results"][1]["errors"][0]["message"]
+    assert quarantined(db)[0][0] == b"{not json"
+    assert stored_ids(db) == [first["event_id"], second["event_id"]]
+
+
+def test_resending_an_event_is_a_duplicate_even_with_another_time(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    event = booking()
+    assert post(client, event).json()["accepted"] == 1
+    resent = {**event, "occurred_at": (datetime.now(UTC) - timedelta(days=30)).isoformat()}
+    response = post(client, [resent, booking()])
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["duplicate", "accepted"]
+    assert stored_ids(db).count(event["event_id"]) == 1
+
+
+def test_a_repeat_within_one_body_is_stored_once(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    event = booking()
+    response = post(client, [event, event])
+    assert [r["status"] for r in response.json()["results"]] == ["accepted", "duplicate"]
+    assert stored_ids(db) == [event["event_id"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b'[{"event_id": ', "application/json", 400, "not valid JSON"),
+        (b"\xff\xfe{}", "application/json", 400, "not UTF-8"),
+        (b"[]", "application/json", 400, "no events"),
+        (b"", "application/x-ndjson", 400, "no events"),
+        (b"[NaN]", "application/json", 400, "not valid JSON"),
+        (b"<xml/>", "text/xml", 415, "Content-Type"),
+    ],
+)
+def test_an_unreadable_body_is_refused_and_quarantined(
+    body: bytes, content_type: str, status: int, message: str, client: TestClient, db: psycopg.Connection[Any]
+) -> None:
+    response = post(client, body, content_type)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+    [(raw, reasons)] = quarantined(db)
+    assert raw == body
+    assert message in reasons[0]["message"]
+    assert stored_ids(db) == []
+
+
+def test_a_body_over_the_limit_is_413(database_url: str, db: psycopg.Connection[Any]) -> None:
+    settings = Settings(database_url=database_url, use_local_cluster=False, max_body_bytes=2000)
+    from app.api import create_app
+
+    with TestClient(create_app(settings)) as small_client:
+        events = [booking() for _ in range(20)]
+        response = post(small_client, events)
+        assert response.status_code == 413
+        assert "limit of 2000 bytes" in response.json()["error"]
+
+        def chunks() -> Any:
+            for event in events:
+                yield json.dumps(event).encode() + b"\n"
+
+        # Without Content-Length the limit holds while streaming.
+        streamed = small_client.post("/v1/events", content=chunks(), headers={"Content-Type": "application/x-ndjson"})
+        assert streamed.status_code == 413
+    assert stored_ids(db) == []
+
+
+def test_events_cannot_be_changed_or_deleted(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    post(client, booking())
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+        db.execute("update pulse.events set type = 'booking.cancelled'")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+        db.execute("delete from pulse.events")
+    assert len(stored_ids(db)) == 1
+
+
+def test_schema_describes_every_type(client: TestClient) -> None:
+    schema = client.get("/v1/schema").json()
+    variants = {name: definition for name, definition in schema["$defs"].items() if "type" in definition.get("properties", {})}
+    types = {definition["properties"]["type"]["const"] for definition in variants.values()}
+    assert types == set(REQUIRED_DATA)
+    created = schema["$defs"]["BookingCreatedData"]
+    assert set(created["required"]) == set(REQUIRED_DATA["booking.created"])
+
+
+def test_status_tells_when_projections_have_passed_a_position(client: TestClient) -> None:
+    position = post(client, booking()).json()["position"]
+
+    def caught_up() -> bool:
+        status = client.get("/v1/status", params={"position": position}).json()
+        return bool(status["projections"]["bookings_hourly"]["caught_up"])
+
+    wait_for(caught_up)
+    status = client.get("/v1/status").json()
+    assert status["events"] == 1
+    assert status["projections"]["bookings_hourly"]["lag"] == 0
+    assert status["projections"]["bookings_hourly"]["checkpoint"] == position
+    assert client.get("/v1/status", params={"position": "soon"}).status_code == 400
