@@ -175,7 +175,12 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             task.add_done_callback(watch)
         runner.start()
         runner_failed = asyncio.create_task(runner.failed.wait(), name="runner monitor")
-        runner_failed.add_done_callback(lambda task: task.cancelled() or on_fatal())
+
+        def runner_died(task: asyncio.Task[bool]) -> None:
+            if not task.cancelled():
+                on_fatal()
+
+        runner_failed.add_done_callback(runner_died)
         try:
             yield {"settings": settings, "pool": pool, "runner": runner, "broadcaster": broadcaster}
         finally:

@@ -107,7 +107,9 @@ def _ndjson_item(line_number: int, line: str) -> Item:
     try:
         return Item(raw=line.encode(), parsed=_loads(line))
     except simplejson.JSONDecodeError as error:
-        return Item(raw=line.encode(), reasons=[Reason(field="", message=f"line {line_number} is not valid JSON: {error}")])
+        return Item(
+            raw=line.encode(), reasons=[Reason(field="", message=f"line {line_number} is not valid JSON: {error}")]
+        )
 
 
 def validate(items: list[Item]) -> None:

@@ -122,7 +122,17 @@ class LocalCluster:
         if not self.running():
             self._prepare_home()
             result = _run(
-                [str(self.bin_dir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file)]
+                [
+                    str(self.bin_dir / "pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                ]
             )
             if result.returncode != 0:
                 raise LocalDbError(f"pg_ctl start failed; see {self.log_file}:\n{result.stdout}{result.stderr}")

@@ -32,10 +32,41 @@ DESTINATIONS = {
     "Cape Town": ("ZAR", 0.3),
     "Reykjavik": ("ISK", 0.2),
 }
-BOOKING_TYPES = {"flight": (80, 900), "hotel": (60, 600), "package": (400, 4000), "car": (30, 400), "cruise": (700, 6000)}
+BOOKING_TYPES = {
+    "flight": (80, 900),
+    "hotel": (60, 600),
+    "package": (400, 4000),
+    "car": (30, 400),
+    "cruise": (700, 6000),
+}
 CHANNELS = ("web", "app", "agent", "partner")
 # Relative traffic by hour of day (UTC) and by weekday (Monday first).
-DAILY = (0.2, 0.15, 0.1, 0.1, 0.15, 0.3, 0.5, 0.8, 1.0, 1.1, 1.2, 1.3, 1.3, 1.2, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.6, 1.2, 0.8, 0.4)
+DAILY = (
+    0.2,
+    0.15,
+    0.1,
+    0.1,
+    0.15,
+    0.3,
+    0.5,
+    0.8,
+    1.0,
+    1.1,
+    1.2,
+    1.3,
+    1.3,
+    1.2,
+    1.2,
+    1.3,
+    1.4,
+    1.5,
+    1.6,
+    1.7,
+    1.6,
+    1.2,
+    0.8,
+    0.4,
+)
 WEEKLY = (1.0, 1.0, 1.05, 1.05, 0.95, 0.8, 1.15)
 YEN_LIKE = {"JPY": 110, "ISK": 120, "ZAR": 15}
 
@@ -83,7 +114,9 @@ class Journeys:
         self.customers.append(customer_id)
         country = self.rng.choice(("PT", "ES", "FR", "GB", "US", "DE", "JP"))
         return self._envelope(
-            "customer.registered", now, {"customer_id": customer_id, "country": country, "channel": self.rng.choice(CHANNELS)}
+            "customer.registered",
+            now,
+            {"customer_id": customer_id, "country": country, "channel": self.rng.choice(CHANNELS)},
         )
 
     def _search(self, now: datetime) -> dict[str, Any]:
@@ -134,7 +167,9 @@ class Journeys:
 
     def _payment(self, now: datetime) -> dict[str, Any]:
         booking_id, total, currency = self.rng.choice(self.bookings)
-        return self._envelope("payment.captured", now, {"booking_id": booking_id, "amount": total, "currency": currency})
+        return self._envelope(
+            "payment.captured", now, {"booking_id": booking_id, "amount": total, "currency": currency}
+        )
 
     def _modification(self, now: datetime) -> dict[str, Any]:
         booking_id, total, currency = self.rng.choice(self.bookings)

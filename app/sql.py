@@ -25,4 +25,5 @@ def query(name: str) -> LiteralString:
 
 def read(relative_path: str) -> LiteralString:
     """The text of a schema file under sql/, for migrations."""
-    return cast(LiteralString, (SQL_DIR / relative_path).read_text())
+    text: LiteralString = (SQL_DIR / relative_path).read_text()
+    return text

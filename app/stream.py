@@ -38,7 +38,12 @@ class Message:
     rows: list[dict[str, Any]]
 
     def to_sse(self) -> ServerSentEvent:
-        data = {"projection": BOOKINGS_HOURLY.name, "batch": self.batch_no, "position": self.position, "rows": self.rows}
+        data = {
+            "projection": BOOKINGS_HOURLY.name,
+            "batch": self.batch_no,
+            "position": self.position,
+            "rows": self.rows,
+        }
         return ServerSentEvent(
             data=simplejson.dumps(data, use_decimal=True, default=str),
             event=self.kind,
@@ -132,7 +137,9 @@ class Broadcaster:
             if checkpoint["batch_no"] <= after_batch:
                 return None
             if kind == "snapshot":
-                await cur.execute(query("bookings_hourly_recent"), {"hours": RECENT_HOURS, "limit": MAX_ROWS_PER_MESSAGE})
+                await cur.execute(
+                    query("bookings_hourly_recent"), {"hours": RECENT_HOURS, "limit": MAX_ROWS_PER_MESSAGE}
+                )
             else:
                 await cur.execute(
                     query("bookings_hourly_changed"), {"after_batch": after_batch, "limit": MAX_ROWS_PER_MESSAGE}

@@ -1,17 +1,25 @@
 """Runs SQL files from sql/ inside the migration's transaction."""
 
+from typing import Any
+
 from alembic import op
 
 from app.sql import read
 
 
-def apply_files(relative_paths: list[str]) -> None:
+def _psycopg_connection() -> Any:
     # The raw psycopg connection runs each file as written: no bind-parameter
     # parsing of colons or percent signs, several statements per file.
-    driver_connection = op.get_bind().connection.driver_connection
+    connection = op.get_bind().connection.driver_connection
+    assert connection is not None
+    return connection
+
+
+def apply_files(relative_paths: list[str]) -> None:
+    connection = _psycopg_connection()
     for path in relative_paths:
-        driver_connection.execute(read(path))
+        connection.execute(read(path))
 
 
 def apply_sql(statement: str) -> None:
-    op.get_bind().connection.driver_connection.execute(statement)
+    _psycopg_connection().execute(statement)

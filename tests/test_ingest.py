@@ -122,10 +122,10 @@ def test_unknown_type_still_reports_envelope_errors(client: TestClient) -> None:
 
 def test_extra_data_fields_and_exact_amounts_are_kept(client: TestClient, db: psycopg.Connection[Any]) -> None:
     body = (
-        '{"event_id": "%s", "type": "booking.created", "occurred_at": "2026-11-01T08:15:00+01:00",'
+        '{"event_id": "EVENT_ID", "type": "booking.created", "occurred_at": "2026-11-01T08:15:00+01:00",'
         ' "data": {"booking_id": "b", "customer_id": "c", "destination": "Porto", "booking_type": "hotel",'
-        ' "total_amount": 1234567890.1234, "currency": "EUR", "promo": {"code": "X1"}}}' % uuid.uuid4()
-    )
+        ' "total_amount": 1234567890.1234, "currency": "EUR", "promo": {"code": "X1"}}}'
+    ).replace("EVENT_ID", str(uuid.uuid4()))
     assert post(client, body).status_code == 200
     row = db.execute("select (data->>'total_amount')::numeric, data->'promo'->>'code', occurred_at from pulse.events")
     amount, promo, occurred_at = row.fetchone() or (None, None, None)
@@ -156,7 +156,9 @@ def test_ndjson_with_a_broken_line(client: TestClient, db: psycopg.Connection[An
     assert stored_ids(db) == [first["event_id"], second["event_id"]]
 
 
-def test_resending_an_event_is_a_duplicate_even_with_another_time(client: TestClient, db: psycopg.Connection[Any]) -> None:
+def test_resending_an_event_is_a_duplicate_even_with_another_time(
+    client: TestClient, db: psycopg.Connection[Any]
+) -> None:
     event = booking()
     assert post(client, event).json()["accepted"] == 1
     resent = {**event, "occurred_at": (datetime.now(UTC) - timedelta(days=30)).isoformat()}
@@ -227,7 +229,9 @@ def test_events_cannot_be_changed_or_deleted(client: TestClient, db: psycopg.Con
 
 def test_schema_describes_every_type(client: TestClient) -> None:
     schema = client.get("/v1/schema").json()
-    variants = {name: definition for name, definition in schema["$defs"].items() if "type" in definition.get("properties", {})}
+    variants = {
+        name: definition for name, definition in schema["$defs"].items() if "type" in definition.get("properties", {})
+    }
     types = {definition["properties"]["type"]["const"] for definition in variants.values()}
     assert types == set(REQUIRED_DATA)
     created = schema["$defs"]["BookingCreatedData"]

@@ -10,7 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
 from app import ingest
@@ -37,11 +39,11 @@ from analytics.bookings_hourly order by 1, 2, 3, 4
 
 
 def rollup(db: psycopg.Connection[Any]) -> list[Row]:
-    return [tuple(row) for row in db.execute(ROLLUP).fetchall()]  # type: ignore[misc]
+    return [tuple(row) for row in db.execute(ROLLUP).fetchall()]
 
 
 def recompute(db: psycopg.Connection[Any]) -> list[Row]:
-    return [tuple(row) for row in db.execute(RECOMPUTE).fetchall()]  # type: ignore[misc]
+    return [tuple(row) for row in db.execute(RECOMPUTE).fetchall()]
 
 
 def expected_from(sent: list[dict[str, Any]]) -> list[Row]:
@@ -106,7 +108,7 @@ def test_rollup_counts_bookings_per_hour_destination_type_and_currency(
     assert avg == (Decimal("75.08"),)
 
 
-OFFSETS = [timezone.utc, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))]
+OFFSETS = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))]
 START = datetime(2026, 3, 28, 20, tzinfo=UTC)  # spans a DST change in Europe and midnight
 
 
@@ -182,7 +184,9 @@ def warm_up_chunk(database_url: str) -> None:
         append_in(conn, booking("Warm-up"))
 
 
-def test_a_transaction_that_commits_late_is_not_skipped(settings: Settings, database_url: str, db: psycopg.Connection[Any]) -> None:
+def test_a_transaction_that_commits_late_is_not_skipped(
+    settings: Settings, database_url: str, db: psycopg.Connection[Any]
+) -> None:
     """T1 writes first (lower position) but commits after T2; a reader following positions must see both."""
     warm_up_chunk(database_url)
     with psycopg.connect(database_url) as t1, psycopg.connect(database_url) as t2:
@@ -222,8 +226,13 @@ def seed(database_url: str, count: int, per_transaction: int = 2000) -> None:
     hours = [datetime(2026, 11, 20, tzinfo=UTC) + timedelta(minutes=7 * i) for i in range(300)]
     for start in range(0, count, per_transaction):
         events = [
-            booking(["Lisbon", "Tokyo", "Cancun", "Paris"][i % 4], ["flight", "hotel"][i % 2], f"{i % 997}.{i % 100:02d}",
-                    ["EUR", "USD"][i % 2], hours[i % len(hours)])
+            booking(
+                ["Lisbon", "Tokyo", "Cancun", "Paris"][i % 4],
+                ["flight", "hotel"][i % 2],
+                f"{i % 997}.{i % 100:02d}",
+                ["EUR", "USD"][i % 2],
+                hours[i % len(hours)],
+            )
             for i in range(start, min(start + per_transaction, count))
         ]
         asyncio.run(append(database_url, events))
@@ -243,14 +252,13 @@ def test_a_worker_killed_mid_stream_resumes_exactly(database_url: str, db: psyco
 
     for kills in range(1, 4):
         worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="300")
-        wait_for(lambda kills=kills: batches() >= kills * 12)  # type: ignore[misc]
+        target = kills * 12
+        wait_for(lambda: batches() >= target)  # noqa: B023 (called within this iteration)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         assert lag() > 0, "the worker finished before it was killed"
         # What is committed is whole batches: the rollup equals the events up to the checkpoint.
-        projected = db.execute(
-            "select coalesce(sum(bookings), 0) from pulse.bookings_hourly_rollup"
-        ).fetchone()
+        projected = db.execute("select coalesce(sum(bookings), 0) from pulse.bookings_hourly_rollup").fetchone()
         assert projected == (30000 - lag(),)
 
     worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="300")

@@ -1,0 +1,69 @@
+"""GET /v1/stream against a real `pulse serve` process."""
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import psycopg
+
+from tests.events import booking
+
+
+def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event name, data) of each message; comments such as pings are skipped."""
+    kind, data = "message", ""
+    for line in lines:
+        if line.startswith("event:"):
+            kind = line.partition(":")[2].strip()
+        elif line.startswith("data:"):
+            data += line.partition(":")[2].strip()
+        elif line == "" and data:
+            yield kind, json.loads(data)
+            kind, data = "message", ""
+
+
+def test_a_client_gets_the_current_values_then_an_update_after_an_insert(server: str) -> None:
+    first = booking("Lisbon", amount="100.00")
+    assert httpx2.post(server + "/v1/events", json=first).status_code == 200
+
+    with httpx2.stream("GET", server + "/v1/stream", timeout=httpx2.Timeout(5, read=20)) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["x-accel-buffering"] == "no"
+        messages = sse_messages(response.iter_lines())
+
+        kind, snapshot = next(messages)
+        # The first booking may still be in flight: wait until a message shows it.
+        while not any(row["destination"] == "Lisbon" for row in snapshot["rows"]):
+            kind, snapshot = next(messages)
+
+        second = booking("Reykjavik", amount="250.50", currency="ISK")
+        posted_at = time.monotonic()
+        assert httpx2.post(server + "/v1/events", json=second).status_code == 200
+        kind, update = next(messages)
+        delay = time.monotonic() - posted_at
+
+    assert kind == "update"
+    assert [(r["destination"], r["bookings"], r["gross_revenue"]) for r in update["rows"]] == [("Reykjavik", 1, 250.5)]
+    assert delay < 10, f"update arrived {delay:.2f}s after the POST"
+
+
+def test_the_stream_catches_up_on_batches_it_was_not_told_about(server: str, database_url: str) -> None:
+    with httpx2.stream("GET", server + "/v1/stream", timeout=httpx2.Timeout(5, read=20)) as response:
+        messages = sse_messages(response.iter_lines())
+        kind, _ = next(messages)
+        assert kind == "snapshot"
+        # Events written by another process: no in-process wake-up, so the
+        # worker's poll and then the stream's notification must carry it.
+        with psycopg.connect(database_url) as conn:
+            event = booking("Oslo", currency="NOK")
+            conn.execute("insert into pulse.event_ids values (%s)", (event["event_id"],))
+            conn.execute(
+                "insert into pulse.events (event_id, type, occurred_at, data) values (%s, %s, %s, %s::jsonb)",
+                (event["event_id"], event["type"], event["occurred_at"], json.dumps(event["data"])),
+            )
+        kind, update = next(messages)
+    assert kind == "update"
+    assert [row["destination"] for row in update["rows"]] == ["Oslo"]
