@@ -21,6 +21,8 @@ log = logging.getLogger("pulse")
 
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per HTTP request would drown everything else.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,6 +70,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         log_level="info",
+        access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace),
     )
     return 0
