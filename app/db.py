@@ -13,6 +13,8 @@ log = logging.getLogger("pulse.db")
 
 # Versioned: a deploy that changes what the payload means changes the name.
 PROJECTIONS_CHANNEL = "pulse_projections_v1"
+# Lets operators (and tests) find the listening connection in pg_stat_activity.
+LISTENER_APPLICATION_NAME = "pulse-listener"
 
 
 def make_pool(database_url: str, max_size: int) -> AsyncConnectionPool[Any]:
@@ -55,7 +57,9 @@ class Listener:
                     backoff = min(backoff * 2, 10.0)
 
     async def _listen(self, stop: asyncio.Event) -> None:
-        async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(
+            self.database_url, autocommit=True, application_name=LISTENER_APPLICATION_NAME
+        ) as conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             self.connected.set()
             log.info("channel=%s listening", self.channel)

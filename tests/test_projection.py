@@ -269,3 +269,14 @@ def test_a_worker_killed_mid_stream_resumes_exactly(database_url: str, db: psyco
         assert worker.wait(timeout=20) == 0
     assert rollup(db) == recompute(db)
     assert sum(row[4] for row in rollup(db)) == 30000
+
+
+def test_the_batch_cursor_uses_the_position_index(database_url: str, db: psycopg.Connection[Any]) -> None:
+    seed(database_url, 4000)
+    db.execute("analyze pulse.events")
+    plan = db.execute(
+        "explain (format json) " + query("next_batch_end"),
+        {"xact_id": 0, "seq": 0, "horizon": 2**40, "batch_size": 500},
+    ).fetchone()
+    assert plan is not None
+    assert "events_position" in json.dumps(plan[0]), "the batch cursor does not use the (xact_id, seq) index"

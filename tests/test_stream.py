@@ -8,6 +8,7 @@ from typing import Any
 import httpx2
 import psycopg
 
+from tests.conftest import free_port, pulse_process, wait_for
 from tests.events import booking
 
 
@@ -57,13 +58,52 @@ def test_the_stream_catches_up_on_batches_it_was_not_told_about(server: str, dat
         assert kind == "snapshot"
         # Events written by another process: no in-process wake-up, so the
         # worker's poll and then the stream's notification must carry it.
-        with psycopg.connect(database_url) as conn:
-            event = booking("Oslo", currency="NOK")
-            conn.execute("insert into pulse.event_ids values (%s)", (event["event_id"],))
-            conn.execute(
-                "insert into pulse.events (event_id, type, occurred_at, data) values (%s, %s, %s, %s::jsonb)",
-                (event["event_id"], event["type"], event["occurred_at"], json.dumps(event["data"])),
-            )
+        append_from_elsewhere(database_url, booking("Oslo", currency="NOK"))
         kind, update = next(messages)
     assert kind == "update"
     assert [row["destination"] for row in update["rows"]] == ["Oslo"]
+
+
+def append_from_elsewhere(database_url: str, event: dict[str, Any]) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute("insert into pulse.event_ids values (%s)", (event["event_id"],))
+        conn.execute(
+            "insert into pulse.events (event_id, type, occurred_at, data) values (%s, %s, %s, %s::jsonb)",
+            (event["event_id"], event["type"], event["occurred_at"], json.dumps(event["data"])),
+        )
+
+
+def test_the_stream_survives_losing_its_listen_connection(server: str, database_url: str) -> None:
+    with httpx2.stream("GET", server + "/v1/stream", timeout=httpx2.Timeout(5, read=20)) as response:
+        messages = sse_messages(response.iter_lines())
+        assert next(messages)[0] == "snapshot"
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'pulse-listener'"
+            ).fetchall()
+        assert killed == [(True,)]
+        append_from_elsewhere(database_url, booking("Bergen", currency="NOK"))
+        kind, update = next(messages)
+    assert kind == "update"
+    assert [row["destination"] for row in update["rows"]] == ["Bergen"]
+
+
+def test_idle_streams_get_heartbeats(database_url: str) -> None:
+    port = free_port()
+    process = pulse_process(["serve", "--port", str(port)], database_url, PULSE_SSE_PING_SECONDS="1")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _serving(base), timeout=30)
+        with httpx2.stream("GET", base + "/v1/stream", timeout=httpx2.Timeout(5, read=10)) as response:
+            comments = (line for line in response.iter_lines() if line.startswith(":"))
+            assert next(comments).startswith(": ping")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _serving(base: str) -> bool:
+    try:
+        return httpx2.get(base + "/v1/status", timeout=1).status_code == 200
+    except httpx2.HTTPError:
+        return False
