@@ -49,6 +49,8 @@ class Listener:
             try:
                 await self._listen(stop)
             except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+                if self.connected.is_set():
+                    backoff = 0.5  # it was up: a fresh drop retries quickly
                 self.connected.clear()
                 log.warning("channel=%s listen connection lost (retry in %.1fs): %s", self.channel, backoff, error)
                 try:

@@ -4,6 +4,7 @@ One pydantic model per type is the single source of truth: ingest validates
 with it and GET /v1/schema serves the JSON Schema generated from it.
 """
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -23,6 +24,7 @@ from pydantic import (
 
 from app.currencies import ISO_4217
 
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Clock skew we tolerate; later timestamps are sender bugs that would also
 # create far-future hypertable chunks.
@@ -49,6 +51,16 @@ def _iso_4217(value: str) -> str:
     return value
 
 
+def _decimal_text(value: Any) -> Any:
+    # JSON numbers arrive as Decimal or int; strings must be plain ASCII decimals
+    # so that PostgreSQL's numeric reads them exactly as Python did.
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ValueError("must be a decimal number such as 120.50")
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError("must be a decimal number such as 120.50")
+    return value
+
+
 def _uuid_string(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be a UUID string")
@@ -57,7 +69,9 @@ def _uuid_string(value: Any) -> Any:
 
 EventTime = Annotated[AwareDatetime, BeforeValidator(_timestamp_string), AfterValidator(_plausible_time)]
 Identifier = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
+Amount = Annotated[
+    Decimal, BeforeValidator(_decimal_text), Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)
+]
 Currency = Annotated[StrictStr, AfterValidator(_iso_4217)]
 EventId = Annotated[UUID, BeforeValidator(_uuid_string)]
 
@@ -202,6 +216,10 @@ def validate_event(candidate: Any) -> ValidEvent | list[Reason]:
     """The event, or every reason it is not acceptable, each naming its field."""
     if not isinstance(candidate, dict):
         return [Reason(field="", message="an event must be a JSON object")]
+    if unstorable := _unstorable_text(candidate, ""):
+        return [
+            Reason(field=unstorable, message="contains a NUL character or a lone surrogate, which cannot be stored")
+        ]
     try:
         event = _event_adapter.validate_python(candidate)
     except ValidationError as error:
@@ -217,6 +235,25 @@ def validate_event(candidate: Any) -> ValidEvent | list[Reason]:
         except ValidationError as envelope_error:
             reasons += [_reason(detail, candidate) for detail in envelope_error.errors(include_url=False)]
     return reasons
+
+
+def _unstorable_text(value: Any, path: str) -> str | None:
+    """The path of the first string jsonb cannot hold (NUL, lone surrogates), if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value or _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if (found := _unstorable_text(key, child)) or (found := _unstorable_text(item, child)):
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if found := _unstorable_text(item, f"{path}.{index}"):
+                return found
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _reason(detail: Any, candidate: dict[str, Any]) -> Reason:

@@ -72,8 +72,8 @@ def _loads(text: str) -> Any:
     return simplejson.loads(text, use_decimal=True, allow_nan=False)
 
 
-def _dumps(value: Any) -> str:
-    return simplejson.dumps(value, use_decimal=True, ensure_ascii=False, separators=(",", ":"))
+def _dumps(value: Any, ascii_only: bool = False) -> str:
+    return simplejson.dumps(value, use_decimal=True, ensure_ascii=ascii_only, separators=(",", ":"))
 
 
 def media_type(content_type: str | None) -> str:
@@ -90,14 +90,17 @@ def parse_body(body: bytes, content_type: str | None) -> list[Item]:
     except UnicodeDecodeError as error:
         raise BadBody(400, f"body is not UTF-8: {error}") from None
     if kind in NDJSON_TYPES:
-        items = [_ndjson_item(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+        # Only \n ends a line: other Unicode line breaks may sit inside JSON strings.
+        lines = (line.removesuffix("\r") for line in text.split("\n"))
+        items = [_ndjson_item(number, line) for number, line in enumerate(lines, 1) if line.strip()]
     else:
         try:
             document = _loads(text)
-        except simplejson.JSONDecodeError as error:
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, huge integers, deep nesting
             raise BadBody(400, f"body is not valid JSON: {error}") from None
         events = document if isinstance(document, list) else [document]
-        items = [Item(raw=_dumps(event).encode(), parsed=event) for event in events]
+        # Each element is re-serialized for quarantine; escapes keep odd text storable.
+        items = [Item(raw=_dumps(event, ascii_only=True).encode(), parsed=event) for event in events]
     if not items:
         raise BadBody(400, "body holds no events")
     return items
@@ -106,7 +109,7 @@ def parse_body(body: bytes, content_type: str | None) -> list[Item]:
 def _ndjson_item(line_number: int, line: str) -> Item:
     try:
         return Item(raw=line.encode(), parsed=_loads(line))
-    except simplejson.JSONDecodeError as error:
+    except (ValueError, RecursionError) as error:
         return Item(
             raw=line.encode(), reasons=[Reason(field="", message=f"line {line_number} is not valid JSON: {error}")]
         )

@@ -98,7 +98,7 @@ class LocalCluster:
         settings = {
             "port": str(LOCAL_DB_PORT),
             "listen_addresses": "'127.0.0.1'",
-            "unix_socket_directories": f"'{self.socket_dir}'",
+            "unix_socket_directories": "'" + str(self.socket_dir).replace("'", "''") + "'",
             "timezone": "'UTC'",
             "max_connections": "200",
         }
@@ -106,8 +106,8 @@ class LocalCluster:
             settings["shared_preload_libraries"] = "'timescaledb'"
             settings["timescaledb.telemetry_level"] = "off"
         lines = "".join(f"{key} = {value}\n" for key, value in settings.items())
-        conf = self.data_dir / "postgresql.conf"
-        _run(["sh", "-c", f"cat >> '{conf}'"], input="\n# Booking Pulse\n" + lines)
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# Booking Pulse\n" + lines)
 
     def running(self) -> bool:
         if not self.initialized():

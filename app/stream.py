@@ -105,6 +105,9 @@ class Broadcaster:
         self.last_batch = message.batch_no
         if message.rows:
             for subscription in list(self.subscriptions):
+                if len(message.rows) == MAX_ROWS_PER_MESSAGE:
+                    # Too many changes for one message (a backfill): send a fresh snapshot instead.
+                    subscription.needs_snapshot = True
                 self._offer(subscription, message)
 
     def _offer(self, subscription: Subscription, message: Message | None) -> None:

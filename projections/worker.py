@@ -42,12 +42,15 @@ class ProjectionWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Applies batches until stop is set; waits for a wake-up or the poll interval when idle."""
         name = self.projection.name
-        await self.ensure_checkpoint()
         log.info("projection=%s worker started", name)
         failures = 0
         idle_delay = self.settings.horizon_retry
+        has_checkpoint = False
         while not stop.is_set():
             try:
+                if not has_checkpoint:
+                    await self.ensure_checkpoint()
+                    has_checkpoint = True
                 outcome = await self.run_batch()
             except psycopg.Error as error:
                 failures += 1

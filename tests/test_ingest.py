@@ -251,3 +251,41 @@ def test_status_tells_when_projections_have_passed_a_position(client: TestClient
     assert status["projections"]["bookings_hourly"]["lag"] == 0
     assert status["projections"]["bookings_hourly"]["checkpoint"] == position
     assert client.get("/v1/status", params={"position": "soon"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("amount", "why"),
+    [("1_000", "underscores"), ("\u0663", "non-ASCII digits"), ("1e3", "exponent in a string"), (True, "boolean")],
+)
+def test_amounts_postgres_could_misread_are_rejected(amount: Any, why: str, client: TestClient) -> None:
+    event = booking()
+    event["data"]["total_amount"] = amount
+    response = post(client, event)
+    assert response.status_code == 422, why
+    assert response.json()["results"][0]["errors"][0]["field"] == "data.total_amount"
+
+
+@pytest.mark.parametrize("text", ["nul\u0000byte", "lone \ud800 surrogate"])
+def test_text_jsonb_cannot_hold_is_rejected_and_quarantined(
+    text: str, client: TestClient, db: psycopg.Connection[Any]
+) -> None:
+    event = booking()
+    event["data"]["note"] = text
+    response = post(client, [event, booking()])
+    assert response.status_code == 207
+    assert response.json()["results"][0]["errors"][0]["field"] == "data.note"
+    assert len(quarantined(db)) == 1 and len(stored_ids(db)) == 1
+
+
+def test_ndjson_lines_end_only_at_newline(client: TestClient, db: psycopg.Connection[Any]) -> None:
+    event = booking()
+    event["data"]["note"] = "para\u2029graph\u2028line"
+    body = json.dumps(event, ensure_ascii=False) + "\r\n" + json.dumps(booking())
+    response = post(client, body.encode(), "application/x-ndjson")
+    assert response.status_code == 200
+    assert len(stored_ids(db)) == 2
+
+
+@pytest.mark.parametrize("body", [b"[" * 100000, b"[" + b"9" * 5000 + b"]"])
+def test_pathological_json_is_a_400(body: bytes, client: TestClient) -> None:
+    assert post(client, body).status_code == 400
