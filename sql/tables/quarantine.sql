@@ -5,6 +5,6 @@ create table pulse.quarantine (
   raw           bytea       not null,
   reasons       jsonb       not null
 );
-comment on table pulse.quarantine is 'Everything sent to POST /v1/events that was not accepted, byte for byte, with every reason.';
-comment on column pulse.quarantine.raw is 'The rejected event (or whole body when it could not be parsed), as received.';
+comment on table pulse.quarantine is 'Everything sent to POST /v1/events that was not accepted, with every reason.';
+comment on column pulse.quarantine.raw is 'What was rejected: an NDJSON line or an unreadable body byte for byte; an element of a JSON array re-serialized as JSON.';
 comment on column pulse.quarantine.reasons is 'A JSON array of {"field", "message"} objects.';
