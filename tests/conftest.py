@@ -124,3 +124,10 @@ def server(database_url: str) -> Iterator[str]:
 
 def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
+
+
+# A second cluster without TimescaleDB preloaded: the plain PostgreSQL fallback.
+plain_postgresql_proc = factories.postgresql_proc(
+    executable=str(TESTS / "pg_ctl"), postgres_options="-c timezone=UTC", load=[migrate_template]
+)
+plain_postgresql = factories.postgresql("plain_postgresql_proc")
