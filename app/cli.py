@@ -137,7 +137,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     pulse = [sys.executable, "-m", "app.cli"]
     server = subprocess.Popen([*pulse, "serve", "--host", args.host, "--port", str(args.port)])
     try:
-        if not _wait_until_serving(base, server):
+        if not wait_until_serving(base, server):
             print("error: the server did not start", file=sys.stderr)
             return 1
         traffic = subprocess.Popen([*pulse, "simulate", "--url", base, "--rate", str(args.rate), "--duration", "86400"])
@@ -167,7 +167,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _wait_until_serving(base: str, server: subprocess.Popen[Any], timeout: float = 60) -> bool:
+def wait_until_serving(base: str, server: subprocess.Popen[Any], timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and server.poll() is None:
         try:

@@ -25,6 +25,7 @@ from pydantic import (
 from app.currencies import ISO_4217
 
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 # Clock skew we tolerate; later timestamps are sender bugs that would also
 # create far-future hypertable chunks.
@@ -54,9 +55,8 @@ def _iso_4217(value: str) -> str:
 def _decimal_text(value: Any) -> Any:
     # JSON numbers arrive as Decimal or int; strings must be plain ASCII decimals
     # so that PostgreSQL's numeric reads them exactly as Python did.
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ValueError("must be a decimal number such as 120.50")
-    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+    plain_number = isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+    if not (plain_number or (isinstance(value, str) and _DECIMAL.fullmatch(value))):
         raise ValueError("must be a decimal number such as 120.50")
     return value
 
@@ -251,9 +251,6 @@ def _unstorable_text(value: Any, path: str) -> str | None:
             if found := _unstorable_text(item, f"{path}.{index}"):
                 return found
     return None
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _reason(detail: Any, candidate: dict[str, Any]) -> Reason:

@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -37,7 +38,9 @@ class Message:
     position: str
     rows: list[dict[str, Any]]
 
-    def to_sse(self) -> ServerSentEvent:
+    @cached_property
+    def sse(self) -> ServerSentEvent:
+        """Serialized once, however many clients receive it."""
         data = {
             "projection": BOOKINGS_HOURLY.name,
             "batch": self.batch_no,
@@ -103,12 +106,13 @@ class Broadcaster:
         if message is None:
             return
         self.last_batch = message.batch_no
-        if message.rows:
-            for subscription in list(self.subscriptions):
-                if len(message.rows) == MAX_ROWS_PER_MESSAGE:
-                    # Too many changes for one message (a backfill): send a fresh snapshot instead.
-                    subscription.needs_snapshot = True
-                self._offer(subscription, message)
+        if not message.rows:
+            return
+        # Too many changes for one message (a backfill): clients get a fresh snapshot instead.
+        truncated = len(message.rows) == MAX_ROWS_PER_MESSAGE
+        for subscription in list(self.subscriptions):
+            subscription.needs_snapshot |= truncated
+            self._offer(subscription, message)
 
     def _offer(self, subscription: Subscription, message: Message | None) -> None:
         try:
@@ -167,7 +171,7 @@ async def stream(request: Request) -> EventSourceResponse:
     async def events() -> AsyncIterator[ServerSentEvent]:
         subscription = broadcaster.subscribe()
         try:
-            yield (await broadcaster.read_snapshot()).to_sse()
+            yield (await broadcaster.read_snapshot()).sse
             while True:
                 message = await subscription.queue.get()
                 if message is None:
@@ -175,7 +179,7 @@ async def stream(request: Request) -> EventSourceResponse:
                 if subscription.needs_snapshot:
                     subscription.needs_snapshot = False
                     message = await broadcaster.read_snapshot()
-                yield message.to_sse()
+                yield message.sse
         finally:
             broadcaster.unsubscribe(subscription)
 

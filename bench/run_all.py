@@ -21,7 +21,7 @@ from typing import Any
 import httpx2
 import psycopg
 
-from app.cli import migrate
+from app.cli import migrate, wait_until_serving
 from app.db import make_pool
 from app.localdb import LocalCluster
 from app.settings import PROJECT_ROOT, Settings
@@ -184,13 +184,9 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
         env={**os.environ, "PULSE_DATABASE_URL": url},
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(300):
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/v1/status", timeout=1).status_code == 200:
-                return process
-        except httpx2.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
+    if not wait_until_serving(f"http://127.0.0.1:{port}", process):
+        raise SystemExit("server did not start")
+    return process
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ The cluster starts once per session; `alembic upgrade head` runs once into a
 template database, and each test gets its own clone of it.
 """
 
-import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -101,11 +101,11 @@ def pulse_process(args: list[str], database_url: str, **env: str) -> subprocess.
     )
 
 
-@pytest.fixture
-def server(database_url: str) -> Iterator[str]:
-    """A real `pulse serve` process; yields its base URL."""
+@contextlib.contextmanager
+def running_server(database_url: str, **env: str) -> Iterator[str]:
+    """A real `pulse serve` process; yields its base URL and checks it stops cleanly."""
     port = free_port()
-    process = pulse_process(["serve", "--port", str(port)], database_url, PULSE_POLL_INTERVAL="0.2")
+    process = pulse_process(["serve", "--port", str(port)], database_url, **env)
     base = f"http://127.0.0.1:{port}"
 
     def serving() -> bool:
@@ -115,15 +115,19 @@ def server(database_url: str) -> Iterator[str]:
         except httpx2.HTTPError:
             return False
 
-    wait_for(serving, timeout=30)
-    yield base
-    process.send_signal(signal.SIGTERM)
-    # uvicorn shuts down gracefully, then re-raises the signal it caught.
-    assert process.wait(timeout=20) in (0, -signal.SIGTERM)
+    try:
+        wait_for(serving, timeout=30)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught.
+        assert process.wait(timeout=20) in (0, -signal.SIGTERM)
 
 
-def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+@pytest.fixture
+def server(database_url: str) -> Iterator[str]:
+    with running_server(database_url, PULSE_POLL_INTERVAL="0.2") as base:
+        yield base
 
 
 # A second cluster without TimescaleDB preloaded: the plain PostgreSQL fallback.

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from app.api import create_app
 from app.settings import Settings
 from tests.conftest import wait_for
 from tests.events import REQUIRED_DATA, booking, make_event
@@ -200,8 +201,6 @@ def test_an_unreadable_body_is_refused_and_quarantined(
 
 def test_a_body_over_the_limit_is_413(database_url: str, db: psycopg.Connection[Any]) -> None:
     settings = Settings(database_url=database_url, use_local_cluster=False, max_body_bytes=2000)
-    from app.api import create_app
-
     with TestClient(create_app(settings)) as small_client:
         events = [booking() for _ in range(20)]
         response = post(small_client, events)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx2
 import psycopg
 
-from tests.conftest import free_port, pulse_process, wait_for
+from tests.conftest import running_server
 from tests.events import booking
 
 
@@ -89,21 +89,9 @@ def test_the_stream_survives_losing_its_listen_connection(server: str, database_
 
 
 def test_idle_streams_get_heartbeats(database_url: str) -> None:
-    port = free_port()
-    process = pulse_process(["serve", "--port", str(port)], database_url, PULSE_SSE_PING_SECONDS="1")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _serving(base), timeout=30)
-        with httpx2.stream("GET", base + "/v1/stream", timeout=httpx2.Timeout(5, read=10)) as response:
-            comments = (line for line in response.iter_lines() if line.startswith(":"))
-            assert next(comments).startswith(": ping")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _serving(base: str) -> bool:
-    try:
-        return httpx2.get(base + "/v1/status", timeout=1).status_code == 200
-    except httpx2.HTTPError:
-        return False
+    with (
+        running_server(database_url, PULSE_SSE_PING_SECONDS="1") as base,
+        httpx2.stream("GET", base + "/v1/stream", timeout=httpx2.Timeout(5, read=10)) as response,
+    ):
+        comments = (line for line in response.iter_lines() if line.startswith(":"))
+        assert next(comments).startswith(": ping")
