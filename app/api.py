@@ -115,14 +115,20 @@ async def get_status(request: Request) -> Response:
                 projections[projection.name] = {"state": "not started"}
                 continue
             position = LogPosition(checkpoint["xact_id"], checkpoint["seq"])
+            failing = checkpoint["last_error"] is not None
             report: dict[str, Any] = {
-                "version": projection.version,
+                "state": "failing" if failing else "running",
+                "version": checkpoint["version"],
+                "code_version": projection.version,
                 "checkpoint": str(position),
                 "lag": lag["lag"],
                 "batches": checkpoint["batch_no"],
                 "events_projected": checkpoint["events_projected"],
                 "updated_at": checkpoint["updated_at"].isoformat(),
                 "last_error": checkpoint["last_error"],
+                "last_error_at": checkpoint["last_error_at"] and checkpoint["last_error_at"].isoformat(),
+                # Set once the failure is narrowed down to one event: the projection waits before it.
+                "stuck_at_event_id": checkpoint["last_error_event_id"] and str(checkpoint["last_error_event_id"]),
             }
             if wanted is not None:
                 report["caught_up"] = position >= wanted

@@ -15,6 +15,7 @@ import httpx2
 import psycopg
 
 from app.settings import PROJECT_ROOT, Settings
+from app.sql import query
 
 log = logging.getLogger("pulse")
 
@@ -49,6 +50,10 @@ def migrate(settings: Settings) -> str:
     config.set_main_option("sqlalchemy.url", settings.database_url)
     command.upgrade(config, "head")
     with psycopg.connect(settings.database_url) as conn:
+        conn.execute(
+            query("store_settings"),
+            {"timezone": settings.timezone, "reporting_currency": settings.reporting_currency},
+        )
         row = conn.execute("select extversion from pg_extension where extname = 'timescaledb'").fetchone()
     if row:
         return f"migrated; pulse.events is a TimescaleDB {row[0]} hypertable"

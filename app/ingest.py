@@ -152,9 +152,16 @@ async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str
                     },
                 )
             ).fetchall()
-            stored = {row[0]: LogPosition(row[1], row[2]) for row in rows}
+            stored = {row[0]: LogPosition(row[1], row[2]) for row in rows if row[3] is None}
+            booking_held_by = {row[0]: row[3] for row in rows if row[3] is not None}
             for item in fresh:
                 assert item.valid is not None
+                if holder := booking_held_by.get(item.valid.event_id):
+                    booking_id = item.valid.data["booking_id"]
+                    message = f"booking {booking_id} was already created by event {holder}"
+                    item.reasons = [Reason(field="data.booking_id", message=message)]
+                    rejected.append(item)
+                    continue
                 item.position = stored.get(item.valid.event_id)
                 item.status = "accepted" if item.position else "duplicate"
             last = max(stored.values(), default=None)

@@ -44,6 +44,9 @@ class Settings:
     sse_queue_size: int = 64
     pool_max_size: int = 10
     shutdown_grace: float = 10.0
+    # Business time zone of daily buckets and "today"; reporting currency of converted views.
+    timezone: str = "UTC"
+    reporting_currency: str = "USD"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -57,4 +60,6 @@ class Settings:
             stream_poll_interval=_env_float("PULSE_STREAM_POLL_INTERVAL", 5.0),
             sse_ping_seconds=_env_float("PULSE_SSE_PING_SECONDS", 15.0),
             pool_max_size=_env_int("PULSE_POOL_MAX_SIZE", 10),
+            timezone=os.environ.get("PULSE_TIMEZONE") or "UTC",
+            reporting_currency=os.environ.get("PULSE_REPORTING_CURRENCY") or "USD",
         )

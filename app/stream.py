@@ -22,7 +22,7 @@ from starlette.requests import Request
 from app.ingest import LogPosition
 from app.settings import Settings
 from app.sql import query
-from projections.bookings_hourly import BOOKINGS_HOURLY
+from projections import BOOKINGS
 
 log = logging.getLogger("pulse.stream")
 
@@ -35,6 +35,8 @@ RECONNECT_MILLISECONDS = 2000
 class Message:
     kind: str  # "snapshot" or "update"
     batch_no: int
+    # Bumped when a replay swapped in rebuilt tables.
+    generation: int
     position: str
     rows: list[dict[str, Any]]
 
@@ -42,7 +44,7 @@ class Message:
     def sse(self) -> ServerSentEvent:
         """Serialized once, however many clients receive it."""
         data = {
-            "projection": BOOKINGS_HOURLY.name,
+            "projection": BOOKINGS.name,
             "batch": self.batch_no,
             "position": self.position,
             "rows": self.rows,
@@ -69,6 +71,7 @@ class Broadcaster:
         self.subscriptions: set[Subscription] = set()
         self.changed = asyncio.Event()
         self.last_batch = 0
+        self.generation = 0
 
     def subscribe(self) -> Subscription:
         subscription = Subscription(queue=asyncio.Queue(maxsize=self.settings.sse_queue_size))
@@ -106,10 +109,13 @@ class Broadcaster:
         if message is None:
             return
         self.last_batch = message.batch_no
-        if not message.rows:
+        # Rebuilt tables: what clients hold may differ anywhere, so they start over.
+        swapped = message.generation != self.generation
+        self.generation = message.generation
+        if not (message.rows or swapped):
             return
         # Too many changes for one message (a backfill): clients get a fresh snapshot instead.
-        truncated = len(message.rows) == MAX_ROWS_PER_MESSAGE
+        truncated = swapped or len(message.rows) == MAX_ROWS_PER_MESSAGE
         for subscription in list(self.subscriptions):
             subscription.needs_snapshot |= truncated
             self._offer(subscription, message)
@@ -139,7 +145,7 @@ class Broadcaster:
         async with self.pool.connection() as conn, conn.transaction():
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            await cur.execute(query("checkpoint"), {"projection": BOOKINGS_HOURLY.name})
+            await cur.execute(query("checkpoint"), {"projection": BOOKINGS.name})
             checkpoint = await cur.fetchone() or {"batch_no": 0, "xact_id": 0, "seq": 0}
             if checkpoint["batch_no"] <= after_batch:
                 return None
@@ -155,6 +161,7 @@ class Broadcaster:
         return Message(
             kind=kind,
             batch_no=checkpoint["batch_no"],
+            generation=checkpoint["generation"],
             position=str(LogPosition(checkpoint["xact_id"], checkpoint["seq"])),
             rows=[_row(row) for row in rows],
         )

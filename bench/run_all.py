@@ -25,7 +25,7 @@ from app.cli import migrate, wait_until_serving
 from app.db import make_pool
 from app.localdb import LocalCluster
 from app.settings import PROJECT_ROOT, Settings
-from projections.bookings_hourly import BOOKINGS_HOURLY
+from projections import BOOKINGS
 from projections.worker import ProjectionWorker
 
 EVENTS = int(os.environ.get("PULSE_BENCH_EVENTS", "1000000"))
@@ -79,7 +79,7 @@ def copy_events(url: str, rows: list[tuple[Any, ...]]) -> float:
 
 async def catch_up(url: str) -> float:
     async with make_pool(url, max_size=2) as pool:
-        worker = ProjectionWorker(pool, BOOKINGS_HOURLY, Settings(database_url=url, batch_size=20000))
+        worker = ProjectionWorker(pool, BOOKINGS, Settings(database_url=url, batch_size=20000))
         await worker.ensure_checkpoint()
         started = time.perf_counter()
         while (await worker.run_batch()).events:

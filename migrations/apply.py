@@ -3,6 +3,7 @@
 from typing import Any
 
 from alembic import op
+from psycopg import sql
 
 from app.sql import read
 
@@ -22,4 +23,8 @@ def apply_files(relative_paths: list[str]) -> None:
 
 
 def apply_sql(statement: str) -> None:
+    _psycopg_connection().execute(statement)
+
+
+def apply_statement(statement: sql.Composable) -> None:
     _psycopg_connection().execute(statement)

@@ -3,22 +3,47 @@
 
 -- name: append_events
 -- Stores the events whose event_id was never seen; returns their log positions.
+-- A booking.created whose booking_id another event already created is not
+-- stored: it comes back with the event that holds the booking_id.
 with incoming as (
   select *
   from unnest(%(event_ids)s::uuid[], %(types)s::text[], %(occurred_ats)s::timestamptz[], %(datas)s::jsonb[])
        with ordinality as i (event_id, type, occurred_at, data, ord)
 ),
+claimed as (
+  insert into pulse.booking_ids (booking_id, event_id)
+  select data->>'booking_id', event_id from incoming i
+  where type = 'booking.created'
+    and not exists (select 1 from pulse.event_ids e where e.event_id = i.event_id)
+  on conflict do nothing
+  returning booking_id, event_id
+),
+conflicts as (
+  -- Claimed neither now nor before by this same event (a resend is a duplicate, not a conflict).
+  select i.event_id, coalesce(b.event_id, c.event_id) as holder
+  from incoming i
+  left join pulse.booking_ids b on b.booking_id = i.data->>'booking_id'
+  left join claimed c on c.booking_id = i.data->>'booking_id'
+  where i.type = 'booking.created'
+    and not exists (select 1 from claimed c2 where c2.event_id = i.event_id)
+    and b.event_id is distinct from i.event_id
+),
 fresh as (
   insert into pulse.event_ids (event_id)
-  select event_id from incoming
+  select event_id from incoming where event_id not in (select event_id from conflicts)
   on conflict do nothing
   returning event_id
+),
+stored as (
+  insert into pulse.events (event_id, type, occurred_at, data)
+  select i.event_id, i.type, i.occurred_at, i.data
+  from incoming i join fresh using (event_id)
+  order by i.ord
+  returning event_id, xact_id::text::bigint as xact_id, seq
 )
-insert into pulse.events (event_id, type, occurred_at, data)
-select i.event_id, i.type, i.occurred_at, i.data
-from incoming i join fresh using (event_id)
-order by i.ord
-returning event_id, xact_id::text::bigint as xact_id, seq;
+select event_id, xact_id, seq, null::uuid as booking_held_by from stored
+union all
+select event_id, null, null, holder from conflicts;
 
 -- name: quarantine
 -- Keeps rejected input with its reasons.
@@ -28,7 +53,8 @@ from unnest(%(raws)s::bytea[], %(reasons)s::jsonb[]) as q (raw, reasons);
 
 -- name: ensure_checkpoint
 -- Creates a projection's checkpoint at the start of the log if it has none.
-insert into pulse.projection_checkpoints (projection) values (%(projection)s)
+insert into pulse.projection_checkpoints (projection, version, batch_no)
+values (%(projection)s, %(version)s, %(batch_no)s)
 on conflict do nothing;
 
 -- name: read_horizon
@@ -40,7 +66,7 @@ from pg_current_snapshot() as s;
 
 -- name: lock_checkpoint
 -- Locks a projection's checkpoint for one batch; none if another worker holds it.
-select xact_id::text::bigint as xact_id, seq, batch_no
+select xact_id::text::bigint as xact_id, seq, batch_no, version
 from pulse.projection_checkpoints
 where projection = %(projection)s
 for update skip locked;
@@ -70,7 +96,8 @@ set xact_id = %(end_xact_id)s::text::xid8,
     events_projected = events_projected + %(events)s,
     updated_at = now(),
     last_error = null,
-    last_error_at = null
+    last_error_at = null,
+    last_error_event_id = null
 where projection = %(projection)s;
 
 -- name: notify_projection
@@ -78,54 +105,39 @@ where projection = %(projection)s;
 select pg_notify('pulse_projections_v1', %(projection)s);
 
 -- name: record_projection_error
--- Remembers why a projection's last batch failed, for GET /v1/status.
-update pulse.projection_checkpoints
-set last_error = %(error)s, last_error_at = now()
+-- Remembers why a projection's last batch failed, for GET /v1/status; when the
+-- batch was a single event, which event it is stuck at.
+update pulse.projection_checkpoints c
+set last_error = %(error)s,
+    last_error_at = now(),
+    last_error_event_id = case when %(single_event)s then (
+      select e.event_id from pulse.events e
+      where (e.xact_id, e.seq) > (c.xact_id, c.seq)
+      order by e.xact_id, e.seq
+      limit 1) end
 where projection = %(projection)s;
 
--- name: project_bookings_hourly
--- Adds one batch's booking.created events to the hourly bookings rollup.
-insert into pulse.bookings_hourly_rollup as r
-  (bucket, destination, booking_type, currency, bookings, gross_revenue, changed_in_batch)
-select
-  date_bin('1 hour', e.occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
-  e.data->>'destination',
-  e.data->>'booking_type',
-  e.data->>'currency',
-  count(*),
-  sum((e.data->>'total_amount')::numeric),
-  %(batch_no)s
-from pulse.events e
-where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type = 'booking.created'
-group by 1, 2, 3, 4
-on conflict (bucket, destination, booking_type, currency) do update
-set bookings = r.bookings + excluded.bookings,
-    gross_revenue = r.gross_revenue + excluded.gross_revenue,
-    changed_in_batch = excluded.changed_in_batch;
-
 -- name: bookings_hourly_changed
--- Rollup rows changed by batches after the given one, newest buckets first.
-select h.bucket, h.destination, h.booking_type, h.currency, h.bookings, h.gross_revenue, h.avg_booking_value
+-- Hourly rows changed by batches after the given one, newest buckets first.
+select h.*
 from analytics.bookings_hourly h
-join pulse.bookings_hourly_rollup r using (bucket, destination, booking_type, currency)
+join pulse_bookings.hourly r using (bucket, destination, booking_type, channel, currency)
 where r.changed_in_batch > %(after_batch)s
-order by h.bucket desc, h.destination, h.booking_type, h.currency
+order by h.bucket desc, h.destination, h.booking_type, h.channel, h.currency
 limit %(limit)s;
 
 -- name: bookings_hourly_recent
--- Rollup rows of the last hours, newest first: what a new stream client sees first.
-select bucket, destination, booking_type, currency, bookings, gross_revenue, avg_booking_value
+-- Hourly rows of the last hours, newest first: what a new stream client sees first.
+select *
 from analytics.bookings_hourly
 where bucket >= date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00') - make_interval(hours => %(hours)s)
-order by bucket desc, destination, booking_type, currency
+order by bucket desc, destination, booking_type, channel, currency
 limit %(limit)s;
 
 -- name: checkpoint
 -- One projection's checkpoint.
 select xact_id::text::bigint as xact_id, seq, batch_no, events_projected, updated_at,
-       last_error, last_error_at
+       version, generation, last_error, last_error_at, last_error_event_id
 from pulse.projection_checkpoints
 where projection = %(projection)s;
 
@@ -141,3 +153,45 @@ where c.projection = %(projection)s
 select (select count(*) from pulse.events) as events,
        (select count(*) from pulse.quarantine) as quarantined,
        exists (select 1 from pg_extension where extname = 'timescaledb') as timescaledb;
+
+-- name: retention_cutoff
+-- Raw events before this time were dropped by pulse retention; NULL when none were.
+select max(dropped_before) as dropped_before from pulse.retention_runs;
+
+-- name: start_rebuild_checkpoint
+-- A rebuild's checkpoint starts at the beginning of the log, numbering its
+-- batches on from the live projection's so stream clients never go backwards.
+insert into pulse.projection_checkpoints (projection, version, batch_no)
+select %(rebuild)s, %(version)s, coalesce((select batch_no from pulse.projection_checkpoints
+                                           where projection = %(projection)s), 0);
+
+-- name: lock_live_checkpoint
+-- Waits for the live worker's batch in flight, then holds it off until the swap commits.
+select batch_no from pulse.projection_checkpoints where projection = %(projection)s for update;
+
+-- name: take_over_checkpoint
+-- The rebuilt projection's position becomes the live one; the generation tells
+-- live streams to start over from a snapshot.
+with rebuilt as (
+  delete from pulse.projection_checkpoints where projection = %(rebuild)s returning *
+)
+update pulse.projection_checkpoints c
+set xact_id = r.xact_id,
+    seq = r.seq,
+    batch_no = greatest(c.batch_no, r.batch_no),
+    events_projected = r.events_projected,
+    version = r.version,
+    generation = c.generation + 1,
+    updated_at = now(),
+    last_error = null,
+    last_error_at = null,
+    last_error_event_id = null
+from rebuilt r
+where c.projection = %(projection)s;
+
+-- name: store_settings
+-- Writes PULSE_TIMEZONE and PULSE_REPORTING_CURRENCY where the views read them;
+-- the table's trigger validates them and rebuilds the calendar on a new zone.
+update analytics.settings
+set timezone = %(timezone)s, reporting_currency = %(reporting_currency)s
+where (timezone, reporting_currency) is distinct from (%(timezone)s, %(reporting_currency)s);

@@ -237,18 +237,43 @@ def test_schema_describes_every_type(client: TestClient) -> None:
     assert set(created["required"]) == set(REQUIRED_DATA["booking.created"])
 
 
+def test_a_second_creation_of_a_booking_is_rejected_and_quarantined(
+    client: TestClient, db: psycopg.Connection[Any]
+) -> None:
+    first = booking()
+    again = {**booking(), "data": first["data"]}
+    response = post(client, [first, again])
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected"]
+    assert results[1]["errors"] == [
+        {
+            "field": "data.booking_id",
+            "message": f"booking {first['data']['booking_id']} was already created by event {first['event_id']}",
+        }
+    ]
+    # A resend of the first is still just a duplicate; the second stays rejected.
+    assert [r["status"] for r in post(client, [first, again]).json()["results"]] == ["duplicate", "rejected"]
+    quarantined = db.execute("select raw from pulse.quarantine").fetchall()
+    assert len(quarantined) == 2
+    assert all(json.loads(row[0])["event_id"] == again["event_id"] for row in quarantined)
+
+
 def test_status_tells_when_projections_have_passed_a_position(client: TestClient) -> None:
     position = post(client, booking()).json()["position"]
 
     def caught_up() -> bool:
         status = client.get("/v1/status", params={"position": position}).json()
-        return bool(status["projections"]["bookings_hourly"]["caught_up"])
+        return all(projection["caught_up"] for projection in status["projections"].values())
 
     wait_for(caught_up)
     status = client.get("/v1/status").json()
     assert status["events"] == 1
-    assert status["projections"]["bookings_hourly"]["lag"] == 0
-    assert status["projections"]["bookings_hourly"]["checkpoint"] == position
+    assert set(status["projections"]) == {"bookings", "conversion", "customers"}
+    for projection in status["projections"].values():
+        assert projection["lag"] == 0
+        assert projection["checkpoint"] == position
+        assert projection["state"] == "running"
     assert client.get("/v1/status", params={"position": "soon"}).status_code == 400
 
 

@@ -8,7 +8,8 @@ import psycopg
 from app.settings import Settings
 from tests.conftest import url_for
 from tests.events import booking
-from tests.test_projection import append, drain, recompute, rollup
+from tests.pipeline import append, drain
+from tests.test_projection import recompute, rollup
 
 
 def test_events_is_a_plain_table_and_the_projection_works(plain_postgresql: psycopg.Connection[Any]) -> None:

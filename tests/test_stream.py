@@ -44,10 +44,15 @@ def test_a_client_gets_the_current_values_then_an_update_after_an_insert(server:
         posted_at = time.monotonic()
         assert httpx2.post(server + "/v1/events", json=second).status_code == 200
         kind, update = next(messages)
+        # Batches of the other projections may resend rows the client has; updates are idempotent.
+        while kind == "update" and not any(row["destination"] == "Reykjavik" for row in update["rows"]):
+            kind, update = next(messages)
         delay = time.monotonic() - posted_at
 
     assert kind == "update"
-    assert [(r["destination"], r["bookings"], r["gross_revenue"]) for r in update["rows"]] == [("Reykjavik", 1, 250.5)]
+    changed = [(r["destination"], r["bookings"], r["gross_revenue"]) for r in update["rows"]]
+    assert ("Reykjavik", 1, 250.5) in changed
+    assert {row[0] for row in changed} <= {"Lisbon", "Reykjavik"}
     assert delay < 10, f"update arrived {delay:.2f}s after the POST"
 
 

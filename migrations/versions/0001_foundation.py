@@ -23,10 +23,10 @@ def upgrade() -> None:
             "tables/event_ids.sql",
             "tables/quarantine.sql",
             "tables/projection_checkpoints.sql",
-            "tables/bookings_hourly_rollup.sql",
+            "history/0001/bookings_hourly_rollup.sql",
             "functions/refuse_event_changes.sql",
             "triggers/events_append_only.sql",
-            "views/analytics.bookings_hourly.sql",
+            "history/0001/analytics.bookings_hourly.sql",
         ]
     )
 

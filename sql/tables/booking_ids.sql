@@ -1,0 +1,14 @@
+-- Which event created each booking. Ingest claims the booking_id of every
+-- booking.created here, so a second booking.created for the same booking is
+-- rejected and quarantined instead of being counted twice.
+create table pulse.booking_ids (
+  booking_id text primary key,
+  event_id   uuid not null
+);
+comment on table pulse.booking_ids is 'booking_id of every accepted booking.created, and the event that created it.';
+
+insert into pulse.booking_ids (booking_id, event_id)
+select distinct on (data->>'booking_id') data->>'booking_id', event_id
+from pulse.events
+where type = 'booking.created'
+order by data->>'booking_id', xact_id, seq;
