@@ -107,6 +107,69 @@ def cmd_work(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from projections.verify import verify
+
+    mismatches = verify(settings.database_url)
+    for m in mismatches:
+        print(f"{m.projection} {m.key}: projected {m.projected}, recomputed {m.recomputed}")
+    if mismatches:
+        print(f"verify: {len(mismatches)} rows differ from a recompute from the events", file=sys.stderr)
+        return 1
+    print("verify: every projection equals a recompute from the events up to its checkpoint")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuilds one projection from the log while the server keeps serving."""
+    from app.db import make_pool
+    from projections import projection_named
+    from projections.replay import ReplayRefused, replay
+
+    try:
+        projection = projection_named(args.projection)
+    except LookupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        async with make_pool(settings.database_url, max_size=2) as pool:
+            try:
+                result = await replay(pool, projection, settings)
+            except ReplayRefused as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
+        print(f"replayed {projection.name}: {result.events} events, swapped in")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_fx_load(args: argparse.Namespace, settings: Settings) -> int:
+    from app.fx import FxFileError, load_rates, parse_rates
+
+    try:
+        rates = parse_rates(Path(args.file))
+    except (FxFileError, OSError) as error:
+        print(f"error: nothing loaded:\n{error}", file=sys.stderr)
+        return 1
+    added, corrected = load_rates(settings.database_url, rates)
+    print(f"fx rates: {added} added, {corrected} corrected")
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    from app.retention import RetentionError, drop_old_events, parse_keep
+
+    try:
+        run = drop_old_events(settings.database_url, parse_keep(args.keep))
+    except RetentionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"retention: dropped {run.chunks_dropped} chunks of raw events before {run.cutoff}; rollups untouched")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from app.simulate import simulate
 
@@ -200,6 +263,24 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("work", help="projection workers only").set_defaults(handler=cmd_work)
+
+    commands.add_parser("verify", help="check every projection against a recompute from the events").set_defaults(
+        handler=cmd_verify
+    )
+
+    replay = commands.add_parser("replay", help="rebuild a projection from the log and swap it in")
+    replay.add_argument("projection", help="bookings, conversion or customers")
+    replay.set_defaults(handler=cmd_replay)
+
+    fx = commands.add_parser("fx", help="exchange rates")
+    fx_commands = fx.add_subparsers(dest="fx_command", required=True)
+    fx_load = fx_commands.add_parser("load", help="load or correct rates from a CSV file")
+    fx_load.add_argument("file", help="CSV with currency,valid_from,rate and optionally to_currency")
+    fx_load.set_defaults(handler=cmd_fx_load)
+
+    retention = commands.add_parser("retention", help="drop raw events older than a window")
+    retention.add_argument("--keep", required=True, help="how much to keep, such as 400d")
+    retention.set_defaults(handler=cmd_retention)
 
     simulate = commands.add_parser("simulate", help="send realistic booking traffic through the API")
     simulate.add_argument("--rate", type=float, default=50.0, help="mean events per second")

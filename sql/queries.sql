@@ -195,3 +195,39 @@ where c.projection = %(projection)s;
 update analytics.settings
 set timezone = %(timezone)s, reporting_currency = %(reporting_currency)s
 where (timezone, reporting_currency) is distinct from (%(timezone)s, %(reporting_currency)s);
+
+-- name: load_fx_rate
+-- Loads or corrects one exchange rate. A bare date means the start of that day
+-- in the business time zone.
+insert into analytics.fx_rates as r (currency, to_currency, valid_from, rate)
+select %(currency)s,
+       coalesce(%(to_currency)s, s.reporting_currency),
+       coalesce(%(valid_from)s::timestamptz, %(valid_on)s::date::timestamp at time zone s.timezone),
+       %(rate)s
+from analytics.settings s
+on conflict (currency, to_currency, valid_from) do update
+set rate = excluded.rate, loaded_at = now()
+returning (xmax = 0) as inserted;
+
+-- name: lock_events_for_retention
+-- Waits for every writing transaction and holds new ones off until the chunks
+-- are dropped: no event can land in a chunk after its cutoff was computed.
+lock table pulse.events in share mode;
+
+-- name: retention_cutoff_for
+-- Raw events older than keep may go, but never one a projection has not applied.
+select least(now() - %(keep)s::interval, min(pending.occurred_at)) as cutoff
+from unnest(%(projections)s::text[]) as p (name)
+left join pulse.projection_checkpoints c on c.projection = p.name
+left join lateral (
+  select min(e.occurred_at) as occurred_at
+  from pulse.events e
+  where (e.xact_id, e.seq) > (coalesce(c.xact_id, '0'), coalesce(c.seq, 0))
+) as pending on true;
+
+-- name: drop_chunks
+select count(*) as chunks from drop_chunks('pulse.events', older_than => %(cutoff)s::timestamptz);
+
+-- name: record_retention
+insert into pulse.retention_runs (keep, dropped_before, chunks_dropped)
+values (%(keep)s::interval, %(cutoff)s, %(chunks)s);

@@ -12,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from app.settings import Settings
+from projections.verify import verify
 from tests.events import make_event
 from tests.model import Model, percentile_bounds
 from tests.pipeline import append, drain
@@ -224,3 +225,4 @@ def test_views_equal_the_model_for_any_history(
         # New workers per chunk: each resumes from its checkpoint, as after a restart.
         asyncio.run(drain(settings, batch_size))
         check_views(db, Model(sent))
+        assert verify(settings.database_url) == []

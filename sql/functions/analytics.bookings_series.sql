@@ -50,13 +50,14 @@ begin
       and r.bucket >= starts_at and r.bucket < ends_at + interval '1 day'
   )
 
+  -- A quiet bucket joins no rollup row: its amounts are zero, not unconvertible.
   select
     b.bucket,
     coalesce(sum(m.bookings), 0)::bigint,
     coalesce(sum(m.cancellations), 0)::bigint,
-    case when bool_and(m.rate is not null) is not false then coalesce(sum(m.gross_revenue), 0) end,
-    case when bool_and(m.rate is not null) is not false then coalesce(sum(m.refunds), 0) end,
-    case when bool_and(m.rate is not null) is not false then coalesce(sum(m.net_revenue), 0) end,
+    case when bool_and(m.currency is null or m.rate is not null) then coalesce(sum(m.gross_revenue), 0) end,
+    case when bool_and(m.currency is null or m.rate is not null) then coalesce(sum(m.refunds), 0) end,
+    case when bool_and(m.currency is null or m.rate is not null) then coalesce(sum(m.net_revenue), 0) end,
     array_agg(distinct m.currency::text) filter (where m.rate is null)
   from buckets b
   left join matching m

@@ -1,0 +1,184 @@
+-- pulse verify: each projection's rollups against a recompute from the raw
+-- events up to its checkpoint, in one snapshot. Each query returns the rows
+-- that differ, as (key, rollup, recompute); none when the invariant holds.
+-- After pulse retention, only buckets from the retention cutoff on are
+-- compared, and bookings created before it are left out on both sides.
+
+-- name: verify_bookings
+with checkpoint as (
+  select xact_id, seq from pulse.projection_checkpoints where projection = 'bookings'
+),
+
+cutoff as (
+  select coalesce(max(dropped_before), '-infinity') as dropped_before from pulse.retention_runs
+),
+
+events as (
+  select e.data->>'booking_id' as booking_id, e.type, e.occurred_at, e.seq, e.data
+  from pulse.events e, checkpoint c
+  where (e.xact_id, e.seq) <= (c.xact_id, c.seq)
+    and e.type in ('booking.created', 'booking.modified', 'booking.cancelled')
+),
+
+created as (
+  select booking_id, occurred_at, data
+  from events
+  where type = 'booking.created' and occurred_at >= (select dropped_before from cutoff)
+),
+
+history as (
+  select e.booking_id, e.type, e.occurred_at, e.seq,
+         coalesce(e.data->>'total_amount', e.data->>'refund_amount')::numeric as amount,
+         e.data->>'currency' as currency,
+         c.data->>'destination' as destination,
+         c.data->>'booking_type' as booking_type,
+         coalesce(c.data->>'channel', 'unknown') as channel,
+         row_number() over (partition by e.booking_id order by e.type <> 'booking.created', e.occurred_at, e.seq)
+           as step
+  from events e
+  join created c using (booking_id)
+),
+
+in_force as (
+  -- The total and currency in force at each step: those of the latest creation or modification.
+  select h.*,
+         (array_agg(amount) filter (where type in ('booking.created', 'booking.modified'))
+            over (partition by booking_id order by step))[
+           count(*) filter (where type in ('booking.created', 'booking.modified'))
+             over (partition by booking_id order by step)] as total,
+         (array_agg(currency) filter (where type in ('booking.created', 'booking.modified'))
+            over (partition by booking_id order by step))[
+           count(*) filter (where type in ('booking.created', 'booking.modified'))
+             over (partition by booking_id order by step)] as total_currency,
+         count(*) filter (where type = 'booking.cancelled')
+           over (partition by booking_id order by step) as cancellation_no
+  from history h
+),
+
+facts as (
+  select booking_id, occurred_at, destination, booking_type, channel, currency,
+         1 as bookings, amount as gross, 0 as modifications, 0 as delta, 0 as cancellations, 0 as refunds
+  from in_force where type = 'booking.created'
+  union all
+  select booking_id, occurred_at, destination, booking_type, channel, total_currency, 0, 0, 1, total, 0, 0
+  from in_force where type = 'booking.modified'
+  union all
+  -- What the modification replaced: the total in force at the step before it.
+  select f.booking_id, f.occurred_at, f.destination, f.booking_type, f.channel, p.total_currency, 0, 0, 0, -p.total, 0, 0
+  from in_force f
+  join in_force p on p.booking_id = f.booking_id and p.step = f.step - 1
+  where f.type = 'booking.modified'
+  union all
+  select booking_id, occurred_at, destination, booking_type, channel, total_currency,
+         0, 0, 0, 0, 1, coalesce(amount, total)
+  from in_force where type = 'booking.cancelled' and cancellation_no = 1
+),
+
+recomputed as (
+  select date_bin('1 hour', occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
+         destination, booking_type, channel, currency,
+         sum(bookings) as bookings, sum(gross) as gross_revenue, sum(modifications) as modifications,
+         sum(delta) as modification_delta, sum(cancellations) as cancellations, sum(refunds) as refunds
+  from facts
+  group by 1, 2, 3, 4, 5
+),
+
+left_out as (
+  -- Bookings created before the retention cutoff: their events are partly gone.
+  select c.bucket, b.destination, b.booking_type, b.channel, c.currency,
+         sum(c.modifications) as modifications, sum(c.modification_delta) as modification_delta,
+         sum(c.cancellations) as cancellations, sum(c.refunds) as refunds
+  from pulse_bookings.booking_contributions c
+  join pulse_bookings.bookings b using (booking_id)
+  where b.created_at < (select dropped_before from cutoff)
+  group by 1, 2, 3, 4, 5
+),
+
+projected as (
+  select h.bucket, h.destination, h.booking_type, h.channel, h.currency,
+         h.bookings, h.gross_revenue,
+         h.modifications - coalesce(l.modifications, 0) as modifications,
+         h.modification_delta - coalesce(l.modification_delta, 0) as modification_delta,
+         h.cancellations - coalesce(l.cancellations, 0) as cancellations,
+         h.refunds - coalesce(l.refunds, 0) as refunds
+  from pulse_bookings.hourly h
+  left join left_out l using (bucket, destination, booking_type, channel, currency)
+)
+
+select concat_ws(' ', bucket, destination, booking_type, channel, currency) as key,
+       row(p.bookings, p.gross_revenue, p.modifications, p.modification_delta, p.cancellations, p.refunds)::text
+         as projected,
+       row(r.bookings, r.gross_revenue, r.modifications, r.modification_delta, r.cancellations, r.refunds)::text
+         as recomputed
+from projected p
+full join recomputed r using (bucket, destination, booking_type, channel, currency)
+where bucket >= (select dropped_before from cutoff)
+  and (coalesce(p.bookings, 0), coalesce(p.gross_revenue, 0), coalesce(p.modifications, 0),
+       coalesce(p.modification_delta, 0), coalesce(p.cancellations, 0), coalesce(p.refunds, 0))
+      is distinct from
+      (coalesce(r.bookings, 0), coalesce(r.gross_revenue, 0), coalesce(r.modifications, 0),
+       coalesce(r.modification_delta, 0), coalesce(r.cancellations, 0), coalesce(r.refunds, 0))
+order by 1;
+
+-- name: verify_conversion
+with checkpoint as (
+  select xact_id, seq from pulse.projection_checkpoints where projection = 'conversion'
+),
+
+cutoff as (
+  select coalesce(max(dropped_before), '-infinity') as dropped_before from pulse.retention_runs
+),
+
+recomputed as (
+  select date_bin('1 hour', e.occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
+         e.data->>'destination' as destination,
+         count(*) filter (where e.type = 'search.performed') as searches,
+         count(*) filter (where e.type = 'checkout.started') as checkouts,
+         count(*) filter (where e.type = 'booking.created') as bookings
+  from pulse.events e, checkpoint c
+  where (e.xact_id, e.seq) <= (c.xact_id, c.seq)
+    and e.type in ('search.performed', 'checkout.started', 'booking.created')
+  group by 1, 2
+)
+
+select concat_ws(' ', bucket, destination) as key,
+       row(p.searches, p.checkouts, p.bookings)::text as projected,
+       row(r.searches, r.checkouts, r.bookings)::text as recomputed
+from pulse_conversion.hourly p
+full join recomputed r using (bucket, destination)
+where bucket >= (select dropped_before from cutoff)
+  and (p.searches, p.checkouts, p.bookings) is distinct from (r.searches, r.checkouts, r.bookings)
+order by 1;
+
+-- name: verify_customers
+-- Counts only: first and last times may rightly be older than retained events.
+with checkpoint as (
+  select xact_id, seq from pulse.projection_checkpoints where projection = 'customers'
+),
+
+retention as (
+  select count(*) as runs from pulse.retention_runs
+),
+
+recomputed as (
+  select e.data->>'customer_id' as customer_id,
+         count(*) filter (where e.type = 'search.performed') as searches,
+         count(*) filter (where e.type = 'checkout.started') as checkouts,
+         count(*) filter (where e.type = 'booking.created') as bookings,
+         coalesce(sum((e.data->>'total_amount')::numeric) filter (where e.type = 'booking.created'), 0) as booked_amount
+  from pulse.events e, checkpoint c
+  where (e.xact_id, e.seq) <= (c.xact_id, c.seq)
+    and e.type in ('customer.registered', 'search.performed', 'checkout.started', 'booking.created')
+    and e.data->>'customer_id' is not null
+  group by 1
+)
+
+select customer_id as key,
+       row(p.searches, p.checkouts, p.bookings, p.booked_amount)::text as projected,
+       row(r.searches, r.checkouts, r.bookings, r.booked_amount)::text as recomputed
+from pulse_customers.customers p
+full join recomputed r using (customer_id)
+where (select runs from retention) = 0
+  and (p.searches, p.checkouts, p.bookings, p.booked_amount)
+      is distinct from (r.searches, r.checkouts, r.bookings, r.booked_amount)
+order by 1;

@@ -1,0 +1,217 @@
+"""The live, "today"-relative and derived views, on hand-made scenarios."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from app.settings import Settings
+from tests.events import booking, make_event
+from tests.model import business_day_start
+from tests.pipeline import append, drain
+
+ZONE = "America/New_York"
+
+
+def local_today() -> datetime:
+    """Start of today in the business time zone, in UTC."""
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    return business_day_start(today, ZONE)
+
+
+def run(settings: Settings, events: list[dict[str, Any]]) -> None:
+    asyncio.run(append(settings.database_url, events))
+    asyncio.run(drain(settings, batch_size=7))
+
+
+@pytest.fixture
+def business(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    db.execute("update analytics.settings set timezone = %s, reporting_currency = 'USD'", (ZONE,))
+    db.execute(
+        "insert into analytics.fx_rates (currency, to_currency, valid_from, rate) "
+        "values ('EUR', 'USD', '2000-01-01', 1.5)"
+    )
+    return db
+
+
+def test_kpis_today_count_only_today_in_the_business_time_zone(
+    settings: Settings, business: psycopg.Connection[Any]
+) -> None:
+    today = local_today()
+    early = booking("Lisbon", amount="100.00", currency="USD", occurred_at=today + timedelta(minutes=30))
+    run(
+        settings,
+        [
+            early,
+            booking("Lisbon", amount="40.00", currency="EUR", occurred_at=today + timedelta(minutes=40)),
+            # One minute before the business day began: yesterday.
+            booking("Lisbon", amount="999.00", currency="USD", occurred_at=today - timedelta(minutes=1)),
+            make_event(
+                "booking.cancelled",
+                today + timedelta(minutes=50),
+                booking_id=early["data"]["booking_id"],
+                refund_amount="30.00",
+            ),
+            *[make_event("search.performed", today + timedelta(minutes=5), destination="Lisbon") for _ in range(8)],
+        ],
+    )
+    kpis = business.execute(
+        "select day, reporting_currency, bookings, revenue, net_revenue, avg_booking_value, searches, conversion_rate, "
+        "cancellations, refunds, missing_rates from analytics.kpis_today"
+    ).fetchone()
+    assert kpis == (
+        today.astimezone(ZoneInfo(ZONE)).date(),
+        "USD",
+        2,
+        Decimal("160.00"),
+        Decimal("130.00"),
+        Decimal("80.00"),
+        8,
+        Decimal("0.2500"),
+        1,
+        Decimal("30.00"),
+        None,
+    )
+
+    run(settings, [booking("Tokyo", amount="5000", currency="JPY", occurred_at=today + timedelta(minutes=45))])
+    revenue = business.execute(
+        "select bookings, revenue, net_revenue, missing_rates from analytics.kpis_today"
+    ).fetchone()
+    assert revenue == (3, None, None, ["JPY"])
+
+
+def test_top_destinations_and_revenue_by_type_rank_today_and_the_last_7_days(
+    settings: Settings, business: psycopg.Connection[Any]
+) -> None:
+    today = local_today()
+    run(
+        settings,
+        [
+            booking("Lisbon", "flight", "100", "USD", today + timedelta(hours=1)),
+            booking("Tokyo", "hotel", "300", "USD", today + timedelta(hours=1)),
+            booking("Tokyo", "hotel", "50", "EUR", today - timedelta(days=6, hours=-1)),  # 6 days ago: in the week
+            booking("Cancun", "package", "5000", "USD", today - timedelta(days=7, hours=-1)),  # 7 days ago: out
+            booking("Paris", "flight", "10", "JPY", today + timedelta(hours=2)),  # no rate: ranks last
+        ],
+    )
+    top = business.execute(
+        "select period, rank, destination, bookings, net_revenue, missing_rates from analytics.top_destinations "
+        "order by period, rank"
+    ).fetchall()
+    assert top == [
+        ("last_7_days", 1, "Tokyo", 2, Decimal("375.0"), None),
+        ("last_7_days", 2, "Lisbon", 1, Decimal("100"), None),
+        ("last_7_days", 3, "Paris", 1, None, ["JPY"]),
+        ("today", 1, "Tokyo", 1, Decimal("300"), None),
+        ("today", 2, "Lisbon", 1, Decimal("100"), None),
+        ("today", 3, "Paris", 1, None, ["JPY"]),
+    ]
+    by_type = business.execute(
+        "select period, booking_type, bookings, gross_revenue from analytics.revenue_by_booking_type order by 1, 2"
+    ).fetchall()
+    assert by_type == [
+        ("last_7_days", "flight", 2, None),
+        ("last_7_days", "hotel", 2, Decimal("375.0")),
+        ("today", "flight", 2, None),
+        ("today", "hotel", 1, Decimal("300")),
+    ]
+
+
+def test_bookings_series_has_every_bucket_with_zeros_for_quiet_ones(
+    settings: Settings, business: psycopg.Connection[Any]
+) -> None:
+    business.execute("update analytics.settings set timezone = 'Europe/London'")
+    start = datetime(2026, 3, 28, 22, tzinfo=UTC)
+    run(
+        settings,
+        [
+            booking("Lisbon", amount="10", currency="USD", occurred_at=start + timedelta(minutes=10)),
+            booking("Lisbon", amount="20", currency="USD", occurred_at=start + timedelta(hours=3, minutes=59)),
+            booking("Tokyo", amount="99", currency="USD", occurred_at=start + timedelta(hours=3)),
+        ],
+    )
+    hourly = business.execute(
+        "select bucket, bookings, gross_revenue from analytics.bookings_series(%s, %s, 'hour', 'Lisbon')",
+        (start, start + timedelta(hours=5)),
+    ).fetchall()
+    assert hourly == [
+        (start, 1, Decimal("10")),
+        (start + timedelta(hours=1), 0, Decimal("0")),
+        (start + timedelta(hours=2), 0, Decimal("0")),
+        (start + timedelta(hours=3), 1, Decimal("20")),
+        (start + timedelta(hours=4), 0, Decimal("0")),
+    ]
+    # Days in London across the change to summer time: the 29th has 23 hours.
+    daily = business.execute(
+        "select bucket, bookings from analytics.bookings_series(%s, %s, 'day')",
+        (datetime(2026, 3, 28, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC)),
+    ).fetchall()
+    assert daily == [
+        (datetime(2026, 3, 28, tzinfo=UTC), 1),
+        (datetime(2026, 3, 29, tzinfo=UTC), 2),
+        (datetime(2026, 3, 29, 23, tzinfo=UTC), 0),
+        (datetime(2026, 3, 30, 23, tzinfo=UTC), 0),
+    ]
+    with pytest.raises(psycopg.errors.RaiseException, match="granularity must be hour or day"):
+        business.execute("select * from analytics.bookings_series(now(), now(), 'week')")
+
+
+def test_customer_lifetime_segments_and_journey_stages(settings: Settings, business: psycopg.Connection[Any]) -> None:
+    now = datetime.now(UTC)
+
+    def ago(days: float) -> datetime:
+        return now - timedelta(days=days)
+
+    def booked(customer: str, days: float, amount: str = "100.00") -> dict[str, Any]:
+        event = booking("Lisbon", amount=amount, currency="USD", occurred_at=ago(days))
+        event["data"]["customer_id"] = customer
+        return event
+
+    cancelled = booked("cancelled", 5)
+    events = [
+        make_event("search.performed", ago(1), destination="Lisbon", customer_id="browser"),
+        make_event("search.performed", ago(2), destination="Lisbon", customer_id="shopper"),
+        make_event("checkout.started", ago(1), destination="Lisbon", booking_type="flight", customer_id="shopper"),
+        make_event("customer.registered", ago(1), customer_id="newcomer"),
+        booked("first-timer", 10),
+        *[booked("champion", d, "2000.00") for d in (5, 50, 80)],
+        *[booked("loyal", d) for d in (5, 50, 80)],
+        *[booked("at-risk", d) for d in (200, 250, 300)],
+        booked("lapsed", 400),
+        booked("big-spender", 200, "9000.00"),
+        booked("occasional", 200),
+        cancelled,
+        make_event("booking.cancelled", ago(4), booking_id=cancelled["data"]["booking_id"]),
+        booked("returning", 30),
+        make_event("search.performed", ago(1), destination="Tokyo", customer_id="returning"),
+    ]
+    run(settings, events)
+    lifetime = {
+        row[0]: row[1:]
+        for row in business.execute(
+            "select customer_id, segment, journey_stage, lifetime_bookings, lifetime_net_value "
+            "from analytics.customer_lifetime"
+        ).fetchall()
+    }
+    assert lifetime == {
+        "browser": ("prospect", "searched", 0, None),
+        "shopper": ("prospect", "in checkout", 0, None),
+        "newcomer": ("prospect", "registered", 0, None),
+        "first-timer": ("new", "booked", 1, Decimal("100.00")),
+        "champion": ("champion", "booked", 3, Decimal("6000.00")),
+        "loyal": ("loyal", "booked", 3, Decimal("300.00")),
+        "at-risk": ("at_risk", "booked", 3, Decimal("300.00")),
+        "lapsed": ("lapsed", "lapsed", 1, Decimal("100.00")),
+        "big-spender": ("big_spender", "booked", 1, Decimal("9000.00")),
+        "occasional": ("occasional", "booked", 1, Decimal("100.00")),
+        "cancelled": ("new", "cancelled", 1, Decimal("0.00")),
+        "returning": ("new", "searched", 1, Decimal("100.00")),
+    }
+    # Thresholds are data: a stricter "recent" turns the first-timer into an occasional customer.
+    business.execute("update analytics.customer_segment_rules set recent_days = 7")
+    segment = business.execute("select segment from analytics.customer_lifetime where customer_id = 'first-timer'")
+    assert segment.fetchone() == ("occasional",)
