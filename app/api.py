@@ -163,6 +163,12 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         pool = make_pool(settings.database_url, settings.pool_max_size)
         await pool.open(wait=True, timeout=30)
+        async with pool.connection() as conn:
+            # The views read the business time zone and currency from the database.
+            await conn.execute(
+                query("store_settings"),
+                {"timezone": settings.timezone, "reporting_currency": settings.reporting_currency},
+            )
         runner = ProjectionRunner(pool, ALL_PROJECTIONS, settings)
         broadcaster = Broadcaster(pool, settings)
         listener = Listener(settings.database_url, PROJECTIONS_CHANNEL, broadcaster.changed.set)

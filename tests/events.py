@@ -1,7 +1,8 @@
 """Building valid events for tests."""
 
+import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,3 +49,59 @@ def booking(
         total_amount=str(amount),
         currency=currency,
     )
+
+
+def mixed_history(bookings: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Booking journeys with modifications, cancellations and payments, sent late and out of order."""
+    rng = random.Random(seed)
+    start = datetime(2026, 3, 27, tzinfo=UTC)
+    events: list[dict[str, Any]] = []
+    for n in range(bookings):
+        at = start + timedelta(minutes=rng.randrange(4 * 24 * 60))
+        currency = rng.choice(["EUR", "USD", "GBP"])
+        created = make_event(
+            "booking.created",
+            at,
+            booking_id=f"b-{seed}-{n}",
+            customer_id=f"c-{rng.randrange(bookings // 3 + 1)}",
+            destination=rng.choice(["Lisbon", "Tokyo", "Cancun", "Paris"]),
+            booking_type=rng.choice(["flight", "hotel", "package"]),
+            channel=rng.choice(["web", "app", None]),
+            total_amount=f"{rng.randrange(50, 3000)}.{rng.randrange(100):02d}",
+            currency=currency,
+        )
+        journey = [
+            make_event("search.performed", at - timedelta(minutes=9), destination=created["data"]["destination"]),
+            created,
+        ]
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            journey.append(
+                make_event(
+                    "booking.modified",
+                    at + timedelta(hours=rng.randrange(1, 48)),
+                    booking_id=created["data"]["booking_id"],
+                    total_amount=f"{rng.randrange(50, 3000)}.00",
+                    currency=currency,
+                )
+            )
+        if rng.random() < 0.3:
+            journey.append(
+                make_event(
+                    "booking.cancelled",
+                    at + timedelta(hours=rng.randrange(1, 72)),
+                    booking_id=created["data"]["booking_id"],
+                )
+            )
+        journey.append(
+            make_event(
+                "payment.captured",
+                at + timedelta(minutes=5),
+                booking_id=created["data"]["booking_id"],
+                amount="50.00",
+                currency=currency,
+            )
+        )
+        events += journey
+    # Mostly in order, but any event may arrive up to 200 places late.
+    keyed = [(i + rng.expovariate(1 / 20) * (rng.random() < 0.3) * 10, e) for i, e in enumerate(events)]
+    return [e for _, e in sorted(keyed, key=lambda pair: pair[0])]

@@ -82,6 +82,8 @@ def booking_histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         data = (
             {"booking_id": booking_id} if refund is None else {"booking_id": booking_id, "refund_amount": str(refund)}
         )
+        if draw(st.booleans()):
+            data["total_amount"] = "7.00"  # a sender's own field, named like another type's amount
         events.append(make_event("booking.cancelled", draw(moments()), **data))
     for _ in range(draw(st.integers(0, 2))):
         events.append(
@@ -91,6 +93,7 @@ def booking_histories(draw: st.DrawFn) -> list[dict[str, Any]]:
                 booking_id=booking_id,
                 amount=str(draw(amounts)),
                 currency=draw(st.sampled_from([currency, "USD"])),
+                **draw(st.sampled_from([{}, {"total_amount": "not a number"}])),
             )
         )
     if draw(st.integers(0, 5)) == 0:
@@ -157,9 +160,6 @@ MEASURES = (
     "bookings, gross_revenue, modifications, modification_revenue, cancellations, refunds, net_revenue, "
     "unique_customers"
 )
-NOT_EMPTY = (
-    "not (bookings = 0 and modifications = 0 and modification_revenue = 0 and cancellations = 0 and refunds = 0)"
-)
 
 
 def check_views(db: psycopg.Connection[Any], model: Model) -> None:
@@ -167,14 +167,14 @@ def check_views(db: psycopg.Connection[Any], model: Model) -> None:
         rows(
             db,
             f"select bucket, destination, booking_type, channel, currency, {MEASURES} "
-            f"from analytics.bookings_hourly where {NOT_EMPTY} order by 1, 2, 3, 4, 5",
+            "from analytics.bookings_hourly order by 1, 2, 3, 4, 5",
         )
         == model.bookings_hourly()
     )
     assert rows(
         db,
         f"select day, destination, booking_type, channel, currency, {MEASURES} "
-        f"from analytics.bookings_daily where {NOT_EMPTY} order by 1, 2, 3, 4, 5",
+        "from analytics.bookings_daily order by 1, 2, 3, 4, 5",
     ) == model.bookings_daily(ZONE)
     for view, zone, when in (("bookings_hourly", None, "bucket"), ("bookings_daily", ZONE, "day")):
         values = model.booking_values(zone)

@@ -32,6 +32,7 @@ def upgrade() -> None:
             "tables/fx_rates.sql",
             "tables/customer_segment_rules.sql",
             "tables/retention_runs.sql",
+            "functions/pulse.recompute_bookings_hourly.sql",
         ]
     )
     for projection in ALL_PROJECTIONS:
@@ -48,7 +49,7 @@ def downgrade() -> None:
         "drop function analytics.bookings_series, analytics.fx_rate;"
         "drop table analytics.settings, analytics.fx_rates, analytics.customer_segment_rules,"
         " pulse.calendar, pulse.booking_ids, pulse.retention_runs;"
-        "drop function pulse.apply_settings;"
+        "drop function pulse.apply_settings, pulse.recompute_bookings_hourly;"
         "alter table pulse.projection_checkpoints drop column version, drop column generation,"
         " drop column last_error_event_id;"
         f"delete from pulse.projection_checkpoints where projection in ({names});"

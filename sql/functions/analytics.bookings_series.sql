@@ -58,7 +58,7 @@ begin
     case when bool_and(m.currency is null or m.rate is not null) then coalesce(sum(m.gross_revenue), 0) end,
     case when bool_and(m.currency is null or m.rate is not null) then coalesce(sum(m.refunds), 0) end,
     case when bool_and(m.currency is null or m.rate is not null) then coalesce(sum(m.net_revenue), 0) end,
-    array_agg(distinct m.currency::text) filter (where m.rate is null)
+    array_agg(distinct m.currency::text) filter (where m.currency is not null and m.rate is null)
   from buckets b
   left join matching m
     on m.day = b.day and (granularity = 'day' or m.bucket = b.bucket)

@@ -9,7 +9,7 @@ create table analytics.customer_segment_rules (
 );
 comment on table analytics.customer_segment_rules is 'Thresholds of the RFM segments in analytics.customer_lifetime; see docs/analytics.md.';
 comment on column analytics.customer_segment_rules.recent_days is 'R: a customer whose last booking is at most this many days old is recent.';
-comment on column analytics.customer_segment_rules.lapsed_days is 'A customer with no booking and no activity for this many days is lapsed.';
+comment on column analytics.customer_segment_rules.lapsed_days is 'A customer who booked, and whose latest registration, search, checkout, booking or cancellation of the latest booking is this many days old, is lapsed.';
 comment on column analytics.customer_segment_rules.frequent_bookings is 'F: a customer with at least this many bookings is frequent.';
 comment on column analytics.customer_segment_rules.high_value is 'M: lifetime net value, in the reporting currency, from which a customer is high value.';
 insert into analytics.customer_segment_rules default values;

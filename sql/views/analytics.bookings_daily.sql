@@ -22,6 +22,8 @@ days as (
     tdigest_percentile(booking_values, array[0.5, 0.95]) as percentiles
   from hours
   group by day, destination, booking_type, channel, currency
+  having sum(bookings) <> 0 or sum(modifications) <> 0 or sum(modification_delta) <> 0
+      or sum(cancellations) <> 0 or sum(refunds) <> 0
 ),
 
 final as (

@@ -27,6 +27,8 @@ final as (
     select tdigest_percentile(d, array[0.5, 0.95]) as percentiles
     from (values (rollup.booking_values)) as one (d)
   ) as p on true
+  -- A late event can move a booking's share out of an hour and leave zeros behind.
+  where bookings <> 0 or modifications <> 0 or modification_delta <> 0 or cancellations <> 0 or refunds <> 0
 )
 
 select * from final;

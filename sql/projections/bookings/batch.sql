@@ -10,7 +10,12 @@ select e.data->>'booking_id',
        e.occurred_at,
        e.seq,
        e.type,
-       coalesce(e.data->>'total_amount', e.data->>'refund_amount', e.data->>'amount')::numeric,
+       -- Each type's own amount field: senders may add fields of their own.
+       (case e.type
+          when 'booking.cancelled' then e.data->>'refund_amount'
+          when 'payment.captured' then e.data->>'amount'
+          else e.data->>'total_amount'
+        end)::numeric,
        e.data->>'currency'
 from pulse.events e
 where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
