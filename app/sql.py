@@ -10,12 +10,17 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _QUERY_HEADER = re.compile(r"^-- name: (\w+)\n", re.MULTILINE)
 
 
-@cache
-def named_queries(relative_path: str = "queries.sql") -> dict[str, LiteralString]:
-    """Every query of a file of named queries, by name, in file order."""
-    parts = _QUERY_HEADER.split(read(relative_path))[1:]
+def parse_named(text: str) -> dict[str, LiteralString]:
+    """The queries of a file of "-- name: NAME" sections, by name, in file order."""
+    parts = _QUERY_HEADER.split(text)[1:]
     named = dict(zip(parts[::2], parts[1::2], strict=True))
     return {name: cast(LiteralString, body.strip()) for name, body in named.items()}
+
+
+@cache
+def named_queries(relative_path: str = "queries.sql") -> dict[str, LiteralString]:
+    """Every query of a file of named queries under sql/."""
+    return parse_named(read(relative_path))
 
 
 def query(name: str) -> LiteralString:

@@ -23,29 +23,47 @@ where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
   and e.type in ('booking.created', 'booking.modified', 'booking.cancelled', 'payment.captured');
 
 -- name: create_bookings
--- Creates the batch's bookings and adds them to their hours: count, gross
--- revenue, customers and booking values. A booking counts in the hour it was
--- created, whenever it arrives.
-with created as (
-  insert into bookings (booking_id, customer_id, destination, booking_type, channel, created_at,
-                        created_total, created_currency, current_total, current_currency,
-                        last_event_at, changed_in_batch)
-  select e.data->>'booking_id',
-         e.data->>'customer_id',
-         e.data->>'destination',
-         e.data->>'booking_type',
-         coalesce(e.data->>'channel', 'unknown'),
-         e.occurred_at,
-         (e.data->>'total_amount')::numeric,
-         e.data->>'currency',
-         (e.data->>'total_amount')::numeric,
-         e.data->>'currency',
-         e.occurred_at,
-         %(batch_no)s
+-- Creates the batch's bookings, with the payments already captured for them,
+-- and adds them to their hours: count, gross revenue, customers and booking
+-- values. A booking counts in the hour it was created, whenever it arrives.
+with new_bookings as (
+  select e.data, e.occurred_at
   from pulse.events e
   where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
     and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
     and e.type = 'booking.created'
+),
+
+payments as (
+  -- Payments that arrived before their booking, or in the same batch.
+  select be.booking_id, be.currency, sum(be.amount) as amount, max(be.occurred_at) as last_at
+  from booking_events be
+  where be.booking_id = any(array(select data->>'booking_id' from new_bookings))
+    and be.type = 'payment.captured'
+  group by 1, 2
+),
+
+created as (
+  insert into bookings (booking_id, customer_id, destination, booking_type, channel, created_at,
+                        created_total, created_currency, current_total, current_currency,
+                        amount_paid, other_payments, last_event_at, changed_in_batch)
+  select n.data->>'booking_id',
+         n.data->>'customer_id',
+         n.data->>'destination',
+         n.data->>'booking_type',
+         coalesce(n.data->>'channel', 'unknown'),
+         n.occurred_at,
+         (n.data->>'total_amount')::numeric,
+         n.data->>'currency',
+         (n.data->>'total_amount')::numeric,
+         n.data->>'currency',
+         coalesce(sum(p.amount) filter (where p.currency = n.data->>'currency'), 0),
+         jsonb_object_agg(p.currency, p.amount) filter (where p.currency <> n.data->>'currency'),
+         greatest(n.occurred_at, max(p.last_at)),
+         %(batch_no)s
+  from new_bookings n
+  left join payments p on p.booking_id = n.data->>'booking_id'
+  group by n.data, n.occurred_at
   returning *
 )
 insert into hourly as h (bucket, destination, booking_type, channel, currency,
@@ -70,7 +88,7 @@ set bookings = h.bookings + excluded.bookings,
     changed_in_batch = excluded.changed_in_batch;
 
 -- name: apply_booking_histories
--- Replays the history of every booking the batch touched, in event-time order,
+-- Replays the history of every booking the batch modified or cancelled, in event-time order,
 -- and applies the difference to the hourly rollup: what the booking's
 -- modifications and cancellation contribute now, minus what they contributed
 -- before. Events that arrived before their booking.created are waiting in
@@ -84,13 +102,15 @@ with batch as (
 ),
 
 touched as (
-  select booking_id from batch where type <> 'booking.created'
+  -- Bookings whose totals, modifications or cancellation may change. Payments
+  -- alone change only what was paid: add_payments adds those up.
+  select booking_id from batch where type in ('booking.modified', 'booking.cancelled')
   union
-  -- A new booking whose later events arrived first.
+  -- A new booking whose modification or cancellation arrived first.
   select booking_id from batch
   where type = 'booking.created'
     and exists (select 1 from booking_events be
-                where be.booking_id = batch.booking_id and be.type <> 'booking.created')
+                where be.booking_id = batch.booking_id and be.type in ('booking.modified', 'booking.cancelled'))
 ),
 
 -- "booking_id = any(array(select ... from touched))" makes every lookup below
@@ -241,3 +261,42 @@ set modifications = h.modifications + excluded.modifications,
     cancellations = h.cancellations + excluded.cancellations,
     refunds = h.refunds + excluded.refunds,
     changed_in_batch = excluded.changed_in_batch;
+
+-- name: add_payments
+-- Adds the batch's payments of bookings created in earlier batches and not
+-- replayed above: to amount_paid in the booking's currency, to other_payments
+-- otherwise.
+with batch as (
+  select e.type, e.data->>'booking_id' as booking_id, e.occurred_at, e.data->>'currency' as currency,
+         case when e.type = 'payment.captured' then (e.data->>'amount')::numeric end as amount
+  from pulse.events e
+  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+    and e.type in ('booking.created', 'booking.modified', 'booking.cancelled', 'payment.captured')
+),
+
+per_currency as (
+  select booking_id, currency, sum(amount) as amount, max(occurred_at) as last_at
+  from batch
+  where type = 'payment.captured'
+    and booking_id not in (select booking_id from batch where type <> 'payment.captured')
+  group by 1, 2
+)
+
+update bookings b
+set amount_paid = b.amount_paid + p.in_currency,
+    other_payments = case when p.others is null then b.other_payments
+                          else coalesce(b.other_payments, '{}') || p.others end,
+    last_event_at = greatest(b.last_event_at, p.last_at),
+    changed_in_batch = %(batch_no)s
+from (
+  select pc.booking_id,
+         max(pc.last_at) as last_at,
+         coalesce(sum(pc.amount) filter (where pc.currency = b2.current_currency), 0) as in_currency,
+         jsonb_object_agg(pc.currency, coalesce((b2.other_payments->>pc.currency)::numeric, 0) + pc.amount)
+           filter (where pc.currency <> b2.current_currency) as others
+  from per_currency pc
+  join bookings b2 using (booking_id)
+  group by pc.booking_id
+) p
+where b.booking_id = p.booking_id;

@@ -35,7 +35,7 @@ create table bookings (
   other_payments     jsonb,
   last_event_at      timestamptz not null,
   changed_in_batch   bigint      not null
-);
+) with (fillfactor = 80);  -- room for HOT updates: bookings change as their events arrive
 create index bookings_customer on bookings (customer_id);
 
 -- What each booking's modifications and cancellation add to the hourly rollup,
