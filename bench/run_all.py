@@ -34,7 +34,7 @@ from projections.worker import ProjectionWorker
 
 EVENTS = int(os.environ.get("PULSE_BENCH_EVENTS", "1000000"))
 RESULTS = PROJECT_ROOT / "bench" / "results" / "latest.json"
-BATCH_SIZE = 20000
+BATCH_SIZE = 5000  # PULSE_BATCH_SIZE's default; batches grow on a backlog as in pulse work
 DESTINATIONS = ["Lisbon", "Tokyo", "Cancun", "Paris", "London", "New York", "Cape Town", "Reykjavik"]
 
 
@@ -135,8 +135,10 @@ async def catch_up(url: str, projection: Projection) -> float:
         worker = ProjectionWorker(pool, projection, Settings(database_url=url, batch_size=BATCH_SIZE))
         await worker.ensure_checkpoint()
         started = time.perf_counter()
-        while (await worker.run_batch()).events:
-            pass
+        while outcome := await worker.run_batch():
+            if not outcome.events:
+                break
+            worker.batch_limit = worker.next_batch_limit(outcome.events)
         return time.perf_counter() - started
 
 
@@ -229,6 +231,11 @@ def sse_delays(base: str, samples: int = 20) -> list[float]:
     return delays
 
 
+def wait_until_caught_up(base: str) -> None:
+    while any(p.get("lag") != 0 for p in httpx2.get(base + "/v1/status", timeout=10).json()["projections"].values()):
+        time.sleep(0.2)
+
+
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
@@ -269,6 +276,8 @@ def main() -> None:
     try:
         http_events = min(EVENTS, 100000)
         http_seconds = http_ingest(f"http://127.0.0.1:{port}", http_events)
+        # The live delay is measured once the projections have caught up on the ingested events.
+        wait_until_caught_up(f"http://127.0.0.1:{port}")
         delays = sse_delays(f"http://127.0.0.1:{port}")
     finally:
         server.send_signal(signal.SIGTERM)

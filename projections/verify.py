@@ -30,6 +30,8 @@ def verify(database_url: str) -> list[Mismatch]:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         with conn.transaction():
             for projection in ALL_PROJECTIONS:
-                rows: list[Any] = conn.execute(named_queries("verify.sql")[f"verify_{projection.name}"]).fetchall()
-                mismatches += [Mismatch(projection.name, *row) for row in rows]
+                for name, check in named_queries("verify.sql").items():
+                    if name == f"verify_{projection.name}" or name.startswith(f"verify_{projection.name}_"):
+                        rows: list[Any] = conn.execute(check).fetchall()
+                        mismatches += [Mismatch(projection.name, *row) for row in rows]
     return mismatches

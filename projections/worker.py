@@ -23,6 +23,9 @@ from projections.projection import Projection
 
 log = logging.getLogger("pulse.projections")
 
+# Catching up on a backlog, batches grow up to this many times PULSE_BATCH_SIZE.
+BACKLOG_BATCH_FACTOR = 8
+
 
 @dataclass(frozen=True)
 class BatchOutcome:
@@ -73,7 +76,9 @@ class ProjectionWorker:
                     has_checkpoint = True
                 outcome = await self.run_batch()
                 if outcome.other_version is not None and outcome.other_version < self.projection.version:
-                    await self.rebuild(stop)
+                    if await self.rebuild(stop):
+                        continue
+                    await self._wait(self.settings.poll_interval, stop)
                     continue
             except psycopg.Error as error:
                 single_event = self.batch_limit == 1
@@ -90,7 +95,7 @@ class ProjectionWorker:
                 continue
             failures = 0
             if outcome.events:
-                self.batch_limit = min(self.settings.batch_size, self.batch_limit * 2)
+                self.batch_limit = self.next_batch_limit(outcome.events)
                 idle_delay = self.settings.horizon_retry
                 continue
             if outcome.other_version is not None:
@@ -109,11 +114,24 @@ class ProjectionWorker:
                 await self._wait(self.settings.poll_interval, stop)
         log.info("projection=%s worker stopped", name)
 
-    async def rebuild(self, stop: asyncio.Event) -> None:
-        from projections.replay import replay
+    def next_batch_limit(self, applied: int) -> int:
+        """A full batch means a backlog: larger batches spread each batch's fixed cost."""
+        if applied >= self.batch_limit:
+            return min(self.batch_limit * 2, self.settings.batch_size * BACKLOG_BATCH_FACTOR)
+        return self.settings.batch_size
+
+    async def rebuild(self, stop: asyncio.Event) -> bool:
+        """Rebuilds the projection for this version; False when that would lose data."""
+        from projections.replay import ReplayRefused, replay
 
         log.info("projection=%s version %d: rebuilding from the log", self.projection.name, self.projection.version)
-        await replay(self.pool, self.projection, self.settings, stop)
+        try:
+            await replay(self.pool, self.projection, self.settings, stop)
+        except ReplayRefused as refused:
+            log.error("projection=%s cannot rebuild: %s", self.projection.name, refused)
+            await self.record_error(refused, single_event=False)
+            return False
+        return True
 
     async def _wait(self, timeout: float, stop: asyncio.Event) -> None:
         wake = asyncio.ensure_future(self.wakeup.wait())

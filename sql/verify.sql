@@ -55,6 +55,32 @@ where bucket >= (select dropped_before from cutoff)
        coalesce(r.modification_delta, 0), coalesce(r.cancellations, 0), coalesce(r.refunds, 0))
 order by 1;
 
+-- name: verify_bookings_daily
+-- The daily rollup is the hourly one regrouped by business day.
+with regrouped as (
+  select c.day, h.destination, h.booking_type, h.channel, h.currency,
+         sum(h.bookings) as bookings, sum(h.gross_revenue) as gross_revenue,
+         sum(h.modifications) as modifications, sum(h.modification_delta) as modification_delta,
+         sum(h.cancellations) as cancellations, sum(h.refunds) as refunds
+  from pulse_bookings.hourly h
+  join pulse.calendar c using (bucket)
+  group by 1, 2, 3, 4, 5
+)
+
+select concat_ws(' ', day, destination, booking_type, channel, currency) as key,
+       row(d.bookings, d.gross_revenue, d.modifications, d.modification_delta, d.cancellations, d.refunds)::text
+         as projected,
+       row(r.bookings, r.gross_revenue, r.modifications, r.modification_delta, r.cancellations, r.refunds)::text
+         as recomputed
+from pulse_bookings.daily d
+full join regrouped r using (day, destination, booking_type, channel, currency)
+where (coalesce(d.bookings, 0), coalesce(d.gross_revenue, 0), coalesce(d.modifications, 0),
+       coalesce(d.modification_delta, 0), coalesce(d.cancellations, 0), coalesce(d.refunds, 0))
+      is distinct from
+      (coalesce(r.bookings, 0), coalesce(r.gross_revenue, 0), coalesce(r.modifications, 0),
+       coalesce(r.modification_delta, 0), coalesce(r.cancellations, 0), coalesce(r.refunds, 0))
+order by 1;
+
 -- name: verify_conversion
 with checkpoint as (
   select xact_id, seq from pulse.projection_checkpoints where projection = 'conversion'

@@ -29,6 +29,15 @@ from tests.pipeline import append, drain
 from tests.test_analytics import check_views, use_business_settings
 
 
+class AnyStringWith(str):
+    """Equal to any string containing it."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and str(self) in other
+
+    __hash__ = str.__hash__
+
+
 def pulse(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
@@ -78,11 +87,16 @@ def test_verify_passes_on_projected_events_and_reports_a_drifted_rollup(
 
     db.execute("update pulse_bookings.hourly set refunds = refunds + 1 where cancellations > 0")
     mismatches = verify(settings.database_url)
-    assert [(m.projection, m.key) for m in mismatches] == [
-        ("bookings", "2026-03-29 02:00:00+00 Lisbon flight unknown EUR")
+    # The hourly rollup differs from the events, and the daily one from the hourly.
+    assert [(m.projection, m.key, m.projected, m.recomputed) for m in mismatches] == [
+        ("bookings", "2026-03-29 02:00:00+00 Lisbon flight unknown EUR", "(0,0,0,0,1,151.00)", "(0,0,0,0,1,150.00)"),
+        (
+            "bookings",
+            "2026-03-29 Lisbon flight unknown EUR",
+            "(1,100.00,1,50.00,1,150.00)",
+            "(1,100.00,1,50.00,1,151.00)",
+        ),
     ]
-    assert mismatches[0].projected == "(0,0,0,0,1,151.00)"
-    assert mismatches[0].recomputed == "(0,0,0,0,1,150.00)"
     failed = pulse(settings.database_url, "verify")
     assert failed.returncode == 1
     assert "bookings 2026-03-29 02:00:00+00 Lisbon flight unknown EUR" in failed.stdout
@@ -169,6 +183,21 @@ def test_migrate_stores_the_business_time_zone_and_currency(database_url: str, d
     assert hours == (23,)
 
 
+def test_a_new_business_time_zone_regroups_the_days(settings: Settings, db: psycopg.Connection[Any]) -> None:
+    sent = history(datetime(2026, 3, 29, 3, 30, tzinfo=UTC))
+    asyncio.run(append(settings.database_url, sent))
+    asyncio.run(drain(settings, batch_size=3))
+    daily = (
+        "select day, destination, booking_type, channel, currency, bookings, gross_revenue, modifications, "
+        "modification_revenue, cancellations, refunds, net_revenue, unique_customers "
+        "from analytics.bookings_daily order by 1, 2, 3, 4, 5"
+    )
+    for zone in ("Asia/Tokyo", "America/Los_Angeles"):
+        db.execute("update analytics.settings set timezone = %s", (zone,))
+        assert [tuple(row) for row in db.execute(daily).fetchall()] == Model(sent).bookings_daily(zone)
+    assert verify(settings.database_url) == []
+
+
 @pytest.mark.parametrize(
     ("zone", "why"), [("Asia/Kolkata", "not whole hours"), ("Mars/Olympus_Mons", "unknown time zone")]
 )
@@ -250,6 +279,26 @@ def test_replay_is_refused_once_retention_dropped_events(settings: Settings, db:
     refused = pulse(settings.database_url, "replay", "bookings")
     assert refused.returncode == 1 and "would lose them" in refused.stderr
     assert pulse(settings.database_url, "replay", "nonsense").returncode == 2
+
+    # A worker of a newer version does not rebuild either: it says why and waits.
+    asyncio.run(drain(settings, batch_size=10))
+    db.execute("update pulse.projection_checkpoints set version = 0 where projection = 'bookings'")
+
+    async def run_worker() -> None:
+        async with make_pool(settings.database_url, max_size=3) as pool:
+            stop = asyncio.Event()
+            task = asyncio.create_task(ProjectionWorker(pool, BOOKINGS, settings).run(stop))
+            error = "select last_error from pulse.projection_checkpoints where projection = 'bookings'"
+            while not (db.execute(error).fetchone() or [None])[0]:
+                await asyncio.sleep(0.05)
+            stop.set()
+            await task
+
+    asyncio.run(run_worker())
+    checkpoint = db.execute(
+        "select version, last_error from pulse.projection_checkpoints where projection = 'bookings'"
+    )
+    assert checkpoint.fetchone() == (0, AnyStringWith("dropped by retention"))
 
 
 # Poison events

@@ -149,8 +149,8 @@ def test_a_worker_killed_mid_batch_resumes_exactly(
         asyncio.run(append(database_url, sent[start : start + 2000]))
     total = len(sent)
 
-    def batches() -> int:
-        row = db.execute("select batch_no from pulse.projection_checkpoints where projection = 'bookings'")
+    def projected() -> int:
+        row = db.execute("select events_projected from pulse.projection_checkpoints where projection = 'bookings'")
         found = row.fetchone()
         return int(found[0]) if found else 0
 
@@ -159,16 +159,16 @@ def test_a_worker_killed_mid_batch_resumes_exactly(
         return int(row[0]) if row else -1
 
     for kills in range(1, 4):
-        worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="150")
-        target = kills * 8
-        wait_for(lambda: batches() >= target)  # noqa: B023 (called within this iteration)
+        worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="100")
+        target = kills * total // 5
+        wait_for(lambda: projected() >= target)  # noqa: B023 (called within this iteration)
         worker.send_signal(signal.SIGKILL)  # workers are busy all the time: this lands mid-batch
         worker.wait(timeout=10)
         assert 0 < lag() < total, "the worker was not killed mid-stream"
         # Only whole batches were committed: every rollup equals the events up to its checkpoint.
         assert verify(database_url) == []
 
-    worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="150")
+    worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="100")
     try:
         wait_for(lambda: lag() == 0, timeout=90)
         wait_for(lambda: db.execute(query("projection_lag"), {"projection": "customers"}).fetchone() == (0,))

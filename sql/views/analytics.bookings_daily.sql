@@ -1,29 +1,6 @@
 create or replace view analytics.bookings_daily as
-with hours as (
-  select c.day, h.*
-  from pulse_bookings.hourly h
-  join pulse.calendar c using (bucket)
-),
-
-days as (
-  select
-    day,
-    destination,
-    booking_type,
-    channel,
-    currency,
-    sum(bookings)::bigint as bookings,
-    sum(gross_revenue) as gross_revenue,
-    sum(modifications)::bigint as modifications,
-    sum(modification_delta) as modification_revenue,
-    sum(cancellations)::bigint as cancellations,
-    sum(refunds) as refunds,
-    hll_union_agg(customers) as customers,
-    tdigest_percentile(booking_values, array[0.5, 0.95]) as percentiles
-  from hours
-  group by day, destination, booking_type, channel, currency
-  having sum(bookings) <> 0 or sum(modifications) <> 0 or sum(modification_delta) <> 0
-      or sum(cancellations) <> 0 or sum(refunds) <> 0
+with rollup as (
+  select * from pulse_bookings.daily
 ),
 
 final as (
@@ -36,20 +13,26 @@ final as (
     bookings,
     gross_revenue,
     modifications,
-    modification_revenue,
+    modification_delta as modification_revenue,
     cancellations,
     refunds,
-    gross_revenue + modification_revenue - refunds as net_revenue,
+    gross_revenue + modification_delta - refunds as net_revenue,
     round(gross_revenue / nullif(bookings, 0), 2) as avg_booking_value,
     round(hll_cardinality(customers))::bigint as unique_customers,
     round(percentiles[1]::numeric, 2) as booking_value_p50,
     round(percentiles[2]::numeric, 2) as booking_value_p95
-  from days
+  from rollup
+  left join lateral (
+    select tdigest_percentile(d, array[0.5, 0.95]) as percentiles
+    from (values (rollup.booking_values)) as one (d)
+  ) as p on true
+  -- A late event can move a booking's share out of a day and leave zeros behind.
+  where bookings <> 0 or modifications <> 0 or modification_delta <> 0 or cancellations <> 0 or refunds <> 0
 )
 
 select * from final;
 
-comment on view analytics.bookings_daily is 'analytics.bookings_hourly rolled into days of the business time zone (analytics.settings.timezone). Distinct customers and percentiles are merged sketches, not sums.';
+comment on view analytics.bookings_daily is 'analytics.bookings_hourly rolled into days of the business time zone (analytics.settings.timezone), kept as its own rollup. Distinct customers and percentiles are merged sketches, not sums.';
 comment on column analytics.bookings_daily.day is 'Day in the business time zone; 23 or 25 hours long across DST changes.';
 comment on column analytics.bookings_daily.destination is 'Destination as sent in booking.created.';
 comment on column analytics.bookings_daily.booking_type is 'Booking type as sent in booking.created.';

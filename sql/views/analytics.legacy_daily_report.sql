@@ -3,14 +3,13 @@
 --   FROM bookings GROUP BY DATE(created_at)
 create or replace view analytics.legacy_daily_report as
 select
-  c.day as booking_date,
-  sum(h.bookings)::bigint as total_bookings,
-  sum(h.gross_revenue) as revenue,
-  round(sum(h.gross_revenue) / sum(h.bookings), 6) as avg_booking_value
-from pulse_bookings.hourly h
-join pulse.calendar c using (bucket)
-group by c.day
-having sum(h.bookings) > 0;
+  day as booking_date,
+  sum(bookings)::bigint as total_bookings,
+  sum(gross_revenue) as revenue,
+  round(sum(gross_revenue) / sum(bookings), 6) as avg_booking_value
+from pulse_bookings.daily
+group by day
+having sum(bookings) > 0;
 
 comment on view analytics.legacy_daily_report is 'Parity with the legacy nightly daily report: count, sum and average of created bookings per business day, every currency summed as is, as the legacy query did.';
 comment on column analytics.legacy_daily_report.booking_date is 'Day of booking.created in the business time zone.';

@@ -65,7 +65,23 @@ created as (
   left join payments p on p.booking_id = n.data->>'booking_id'
   group by n.data, n.occurred_at
   returning *
+),
+
+daily_added as (
+  insert into daily as d (day, destination, booking_type, channel, currency,
+                          bookings, gross_revenue, customers, booking_values)
+  select c.day, b.destination, b.booking_type, b.channel, b.created_currency,
+         count(*), sum(b.created_total), hll_add_agg(hll_hash_text(b.customer_id)), tdigest(b.created_total::float8, 100)
+  from created b
+  join pulse.calendar c on c.bucket = date_bin('1 hour', b.created_at, timestamptz '2000-01-01 00:00:00+00')
+  group by 1, 2, 3, 4, 5
+  on conflict (day, destination, booking_type, channel, currency) do update
+  set bookings = d.bookings + excluded.bookings,
+      gross_revenue = d.gross_revenue + excluded.gross_revenue,
+      customers = hll_union(d.customers, excluded.customers),
+      booking_values = coalesce(tdigest_union(d.booking_values, excluded.booking_values), excluded.booking_values)
 )
+
 insert into hourly as h (bucket, destination, booking_type, channel, currency,
                          bookings, gross_revenue, customers, booking_values, changed_in_batch)
 select date_bin('1 hour', created_at, timestamptz '2000-01-01 00:00:00+00'),
@@ -243,6 +259,24 @@ difference as (
   union all
   select booking_id, bucket, currency, -modifications, -modification_delta, -cancellations, -refunds
   from old_contributions
+),
+
+daily_changed as (
+  insert into daily as r (day, destination, booking_type, channel, currency,
+                          modifications, modification_delta, cancellations, refunds)
+  select c.day, b.destination, b.booking_type, b.channel, d.currency,
+         sum(d.modifications), sum(d.modification_delta), sum(d.cancellations), sum(d.refunds)
+  from difference d
+  join bookings b using (booking_id)
+  join pulse.calendar c using (bucket)
+  group by 1, 2, 3, 4, 5
+  having sum(d.modifications) <> 0 or sum(d.modification_delta) <> 0
+      or sum(d.cancellations) <> 0 or sum(d.refunds) <> 0
+  on conflict (day, destination, booking_type, channel, currency) do update
+  set modifications = r.modifications + excluded.modifications,
+      modification_delta = r.modification_delta + excluded.modification_delta,
+      cancellations = r.cancellations + excluded.cancellations,
+      refunds = r.refunds + excluded.refunds
 )
 
 insert into hourly as h (bucket, destination, booking_type, channel, currency,

@@ -70,3 +70,23 @@ create table hourly (
   primary key (bucket, destination, booking_type, channel, currency)
 );
 create index hourly_changed on hourly (changed_in_batch);
+
+-- The same figures per business day (pulse.calendar), so that daily questions
+-- over years read one row per day, not 24. Rebuilt from hourly when the
+-- business time zone changes (pulse.apply_settings).
+create table daily (
+  day                date        not null,
+  destination        text        not null,
+  booking_type       text        not null,
+  channel            text        not null,
+  currency           char(3)     not null,
+  bookings           bigint      not null default 0,
+  gross_revenue      numeric     not null default 0,
+  modifications      bigint      not null default 0,
+  modification_delta numeric     not null default 0,
+  cancellations      bigint      not null default 0,
+  refunds            numeric     not null default 0,
+  customers          hll         not null default hll_empty(),
+  booking_values     tdigest,
+  primary key (day, destination, booking_type, channel, currency)
+);
