@@ -119,10 +119,15 @@ where projection = %(projection)s;
 
 -- name: bookings_hourly_changed
 -- Hourly rows changed by batches after the given one, newest buckets first.
+-- The bucket filter lets the view read only those hours, through the primary key.
 select h.*
 from analytics.bookings_hourly h
-join pulse_bookings.hourly r using (bucket, destination, booking_type, channel, currency)
-where r.changed_in_batch > %(after_batch)s
+where h.bucket = any(array(select distinct bucket from pulse_bookings.hourly
+                           where changed_in_batch > %(after_batch)s))
+  and (h.bucket, h.destination, h.booking_type, h.channel, h.currency) in (
+    select bucket, destination, booking_type, channel, currency
+    from pulse_bookings.hourly
+    where changed_in_batch > %(after_batch)s)
 order by h.bucket desc, h.destination, h.booking_type, h.channel, h.currency
 limit %(limit)s;
 
