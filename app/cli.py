@@ -201,6 +201,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
     print(migrate(settings))
+    with psycopg.connect(settings.database_url) as conn:
+        rates = conn.execute(query("fx_rates_loaded")).fetchone()
+    if settings.reporting_currency == "USD" and rates is not None and not rates[0]:
+        from app.fx import load_rates, parse_rates
+
+        # Round illustrative rates, so that the converted views show numbers.
+        added, _ = load_rates(settings.database_url, parse_rates(PROJECT_ROOT / "app" / "demo_fx_rates.csv"))
+        print(f"loaded {added} demo exchange rates to USD; load real ones with pulse fx load")
     base = f"http://{args.host}:{args.port}"
     pulse = [sys.executable, "-m", "app.cli"]
     server = subprocess.Popen([*pulse, "serve", "--host", args.host, "--port", str(args.port)])
@@ -215,7 +223,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             f"  Dashboard:   {base}/\n"
             f"  Live stream: curl -N {base}/v1/stream\n"
             f"  Status:      curl {base}/v1/status\n"
-            f"  SQL:         {psql} -c 'select * from analytics.bookings_hourly order by bucket desc limit 20'\n"
+            f"  SQL:         {psql} -c 'select * from analytics.kpis_today'\n"
+            "  Analysts:    docs/analytics.md\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -236,3 +236,6 @@ select count(*) as chunks from drop_chunks('pulse.events', older_than => %(cutof
 -- name: record_retention
 insert into pulse.retention_runs (keep, dropped_before, chunks_dropped)
 values (%(keep)s::interval, %(cutoff)s, %(chunks)s);
+
+-- name: fx_rates_loaded
+select exists (select 1 from analytics.fx_rates) as loaded;

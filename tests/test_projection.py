@@ -161,9 +161,11 @@ def test_a_worker_killed_mid_batch_resumes_exactly(
     for kills in range(1, 4):
         worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="100")
         target = kills * total // 5
-        wait_for(lambda: projected() >= target)  # noqa: B023 (called within this iteration)
-        worker.send_signal(signal.SIGKILL)  # workers are busy all the time: this lands mid-batch
-        worker.wait(timeout=10)
+        try:
+            wait_for(lambda: projected() >= target)  # noqa: B023 (called within this iteration)
+        finally:
+            worker.send_signal(signal.SIGKILL)  # workers are busy all the time: this lands mid-batch
+            worker.wait(timeout=10)
         assert 0 < lag() < total, "the worker was not killed mid-stream"
         # Only whole batches were committed: every rollup equals the events up to its checkpoint.
         assert verify(database_url) == []
