@@ -152,13 +152,17 @@ async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str
                     },
                 )
             ).fetchall()
-            stored = {row[0]: LogPosition(row[1], row[2]) for row in rows if row[3] is None}
-            booking_held_by = {row[0]: row[3] for row in rows if row[3] is not None}
+            stored = {row[0]: LogPosition(row[1], row[2]) for row in rows if not row[3]}
+            booking_taken = {row[0]: row[4] for row in rows if row[3]}
             for item in fresh:
                 assert item.valid is not None
-                if holder := booking_held_by.get(item.valid.event_id):
-                    booking_id = item.valid.data["booking_id"]
-                    message = f"booking {booking_id} was already created by event {holder}"
+                if item.valid.event_id in booking_taken:
+                    booking_id, holder = item.valid.data["booking_id"], booking_taken[item.valid.event_id]
+                    message = (
+                        f"booking {booking_id} was already created by event {holder}"
+                        if holder
+                        else f"booking {booking_id} was created meanwhile by another request"
+                    )
                     item.reasons = [Reason(field="data.booking_id", message=message)]
                     rejected.append(item)
                     continue

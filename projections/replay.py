@@ -4,7 +4,8 @@ The live tables keep serving, and their worker keeps applying batches, while
 the rebuild catches up in schema pulse_<name>_rebuild. The swap is one
 transaction: it waits for the live worker's batch in flight, applies the last
 events to the rebuild, renames the rebuild schema over the live one and
-re-creates the analytics views. Readers see either the old tables or the new.
+re-creates the analytics views with the grants they had. Readers see either
+the old tables or the new.
 """
 
 import asyncio
@@ -91,12 +92,15 @@ async def _swap(pool: AsyncConnectionPool[Any], projection: Projection, builder:
             if not outcome.events:
                 break
             events += outcome.events
+        grants = [row["statement"] for row in await (await cur.execute(query("analytics_grants"))).fetchall()]
         await cur.execute(
             sql.SQL("drop schema {live} cascade; alter schema {rebuild} rename to {live}").format(
                 live=sql.Identifier(projection.schema), rebuild=sql.Identifier(projection.rebuild_schema)
             )
         )
         await cur.execute(analytics_objects())
+        for grant in grants:
+            await cur.execute(sql.SQL(grant))  # built by format() with %I quoting
         await cur.execute(
             query("take_over_checkpoint"), {"projection": projection.name, "rebuild": builder.checkpoint_name}
         )

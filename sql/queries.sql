@@ -41,9 +41,10 @@ stored as (
   order by i.ord
   returning event_id, xact_id::text::bigint as xact_id, seq
 )
-select event_id, xact_id, seq, null::uuid as booking_held_by from stored
+select event_id, xact_id, seq, false as booking_taken, null::uuid as taken_by from stored
 union all
-select event_id, null, null, holder from conflicts;
+-- taken_by is NULL when a concurrent request claimed the booking_id first.
+select event_id, null, null, true, holder from conflicts;
 
 -- name: quarantine
 -- Keeps rejected input with its reasons.
@@ -239,3 +240,13 @@ values (%(keep)s::interval, %(cutoff)s, %(chunks)s);
 
 -- name: fx_rates_loaded
 select exists (select 1 from analytics.fx_rates) as loaded;
+
+-- name: analytics_grants
+-- GRANT statements that restore who may read the analytics views: a replay
+-- drops and re-creates the views, and their privileges with them.
+select format('grant %s on analytics.%I to %s', a.privilege_type, c.relname,
+              case when a.grantee = 0 then 'public' else a.grantee::regrole::text end) as statement
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+cross join lateral aclexplode(c.relacl) as a
+where n.nspname = 'analytics' and c.relkind = 'v' and a.grantee <> c.relowner;

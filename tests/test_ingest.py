@@ -1,5 +1,6 @@
 """POST /v1/events: every validation rule, status code, idempotency and quarantine."""
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -9,10 +10,12 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from app import ingest
 from app.api import create_app
 from app.settings import Settings
 from tests.conftest import wait_for
 from tests.events import REQUIRED_DATA, booking, make_event
+from tests.pipeline import append
 
 
 def post(client: TestClient, body: Any, content_type: str = "application/json") -> Any:
@@ -257,6 +260,35 @@ def test_a_second_creation_of_a_booking_is_rejected_and_quarantined(
     quarantined = db.execute("select raw from pulse.quarantine").fetchall()
     assert len(quarantined) == 2
     assert all(json.loads(row[0])["event_id"] == again["event_id"] for row in quarantined)
+
+
+def test_two_requests_creating_one_booking_at_once_store_it_once(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    first = booking()
+    rival = {**booking(), "data": first["data"]}
+
+    async def race() -> list[ingest.Item]:
+        async with await psycopg.AsyncConnection.connect(database_url) as early:
+            # The first request has claimed the booking but not committed yet.
+            async with early.transaction():
+                items = ingest.parse_body(json.dumps(first).encode(), "application/json")
+                ingest.validate(items)
+                await ingest.store(early, items, "application/json")
+                late = asyncio.create_task(append(database_url, [rival]))
+                while not db.execute(
+                    "select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
+                ).fetchone():
+                    await asyncio.sleep(0.01)
+            return await late
+
+    [result] = asyncio.run(race())
+    assert result.status == "rejected"
+    assert (
+        result.reasons[0].message == f"booking {first['data']['booking_id']} was created meanwhile by another request"
+    )
+    assert db.execute("select count(*) from pulse.events").fetchone() == (1,)
+    assert db.execute("select count(*) from pulse.quarantine").fetchone() == (1,)
 
 
 def test_status_tells_when_projections_have_passed_a_position(client: TestClient) -> None:

@@ -213,6 +213,8 @@ def test_replay_rebuilds_and_swaps_in_while_the_server_keeps_serving(
     settings: Settings, client: TestClient, db: psycopg.Connection[Any]
 ) -> None:
     use_business_settings(db)
+    db.execute("do $$ begin create role analyst; exception when duplicate_object then null; end $$")
+    db.execute("grant select on analytics.bookings_daily, analytics.kpis_today to analyst")
     sent = history(datetime(2026, 3, 28, 23, tzinfo=UTC))
     asyncio.run(append(settings.database_url, sent))
     wait_for(lambda: status_of(client, "bookings")["lag"] == 0)
@@ -238,6 +240,11 @@ def test_replay_rebuilds_and_swaps_in_while_the_server_keeps_serving(
     assert checkpoint == (BOOKINGS.version, 1)
     leftovers = db.execute("select count(*) from pg_namespace where nspname like '%%rebuild'").fetchone()
     assert leftovers == (0,)
+    # The views were re-created with the privileges they had.
+    readable = "select has_table_privilege('analyst', %s, 'select')"
+    assert db.execute(readable, ("analytics.bookings_daily",)).fetchone() == (True,)
+    assert db.execute(readable, ("analytics.kpis_today",)).fetchone() == (True,)
+    assert db.execute(readable, ("analytics.bookings_hourly",)).fetchone() == (False,)
 
 
 def test_a_new_projection_version_rebuilds_it(settings: Settings, db: psycopg.Connection[Any]) -> None:
