@@ -14,6 +14,9 @@ select date_bin('1 hour', occurred_at, timestamptz '2000-01-01 00:00:00+00') as 
        count(*) filter (where type = 'booking.created') as bookings
 from pulse.events
 where type in ('search.performed', 'checkout.started', 'booking.created')
+  and (type <> 'booking.created'
+       or exists (select 1 from pulse.booking_ids b
+                  where b.booking_id = events.data->>'booking_id' and b.event_id = events.event_id))
 group by 1, 2;
 
 -- name: recompute_customers
@@ -27,6 +30,9 @@ select data->>'customer_id' as customer_id,
 from pulse.events
 where type in ('customer.registered', 'search.performed', 'checkout.started', 'booking.created')
   and data->>'customer_id' is not null
+  and (type <> 'booking.created'
+       or exists (select 1 from pulse.booking_ids b
+                  where b.booking_id = events.data->>'booking_id' and b.event_id = events.event_id))
 group by 1;
 
 -- name: month_by_destination_views

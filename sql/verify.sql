@@ -99,6 +99,9 @@ recomputed as (
   from pulse.events e, checkpoint c
   where (e.xact_id, e.seq) <= (c.xact_id, c.seq)
     and e.type in ('search.performed', 'checkout.started', 'booking.created')
+    and (e.type <> 'booking.created'
+         or exists (select 1 from pulse.booking_ids b
+                    where b.booking_id = e.data->>'booking_id' and b.event_id = e.event_id))
   group by 1, 2
 )
 
@@ -131,6 +134,9 @@ recomputed as (
   where (e.xact_id, e.seq) <= (c.xact_id, c.seq)
     and e.type in ('customer.registered', 'search.performed', 'checkout.started', 'booking.created')
     and e.data->>'customer_id' is not null
+    and (e.type <> 'booking.created'
+         or exists (select 1 from pulse.booking_ids b
+                    where b.booking_id = e.data->>'booking_id' and b.event_id = e.event_id))
   group by 1
 )
 

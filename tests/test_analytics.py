@@ -83,7 +83,8 @@ def booking_histories(draw: st.DrawFn) -> list[dict[str, Any]]:
             {"booking_id": booking_id} if refund is None else {"booking_id": booking_id, "refund_amount": str(refund)}
         )
         if draw(st.booleans()):
-            data["total_amount"] = "7.00"  # a sender's own field, named like another type's amount
+            # Senders' own fields, named like other types' fields.
+            data |= draw(st.sampled_from([{"total_amount": "7.00"}, {"currency": "euros"}]))
         events.append(make_event("booking.cancelled", draw(moments()), **data))
     for _ in range(draw(st.integers(0, 2))):
         events.append(
@@ -110,6 +111,10 @@ def funnel_events(draw: st.DrawFn) -> dict[str, Any]:
         data["destination"] = draw(st.sampled_from(DESTINATIONS))
     if kind == "customer.registered" or draw(st.booleans()):
         data["customer_id"] = draw(st.sampled_from(CUSTOMERS))
+    if draw(st.integers(0, 4)) == 0:
+        data["total_amount"] = "not an amount"  # a sender's own field
+    if draw(st.integers(0, 4)) == 0:
+        data["booking_id"] = draw(st.sampled_from(["b-1", "b-2"]))  # not a booking event: no effect
     return make_event(kind, draw(moments()), **data)
 
 

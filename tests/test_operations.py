@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 from starlette.testclient import TestClient
 
 from app.api import create_app
@@ -100,6 +101,28 @@ def test_verify_passes_on_projected_events_and_reports_a_drifted_rollup(
     failed = pulse(settings.database_url, "verify")
     assert failed.returncode == 1
     assert "bookings 2026-03-29 02:00:00+00 Lisbon flight unknown EUR" in failed.stdout
+
+
+def test_a_second_creation_stored_before_booking_ids_existed_counts_nowhere(
+    settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    use_business_settings(db)
+    first = booking("Lisbon", occurred_at=datetime(2026, 3, 29, 10, tzinfo=UTC))
+    asyncio.run(append(settings.database_url, [first]))
+    # As 0001 allowed: the same booking created again by another event, stored as is.
+    again = {**booking(), "data": first["data"]}
+    db.execute("insert into pulse.event_ids values (%s)", (again["event_id"],))
+    db.execute(
+        "insert into pulse.events (event_id, type, occurred_at, data) values (%s, %s, %s, %s)",
+        (again["event_id"], again["type"], again["occurred_at"], Jsonb(again["data"])),
+    )
+    later = make_event(
+        "booking.modified", datetime(2026, 3, 29, 12, tzinfo=UTC), booking_id=first["data"]["booking_id"]
+    )
+    asyncio.run(append(settings.database_url, [later]))
+    asyncio.run(drain(settings, batch_size=1))
+    check_views(db, Model([first, later]))
+    assert verify(settings.database_url) == []
 
 
 # Exchange rates

@@ -215,3 +215,17 @@ def test_customer_lifetime_segments_and_journey_stages(settings: Settings, busin
     business.execute("update analytics.customer_segment_rules set recent_days = 7")
     segment = business.execute("select segment from analytics.customer_lifetime where customer_id = 'first-timer'")
     assert segment.fetchone() == ("occasional",)
+
+
+def test_an_hour_a_late_event_left_at_zero_needs_no_exchange_rate(
+    settings: Settings, business: psycopg.Connection[Any]
+) -> None:
+    today = local_today()
+    tokyo = booking("Tokyo", amount="5000", currency="JPY", occurred_at=today - timedelta(hours=3))
+    booking_id = tokyo["data"]["booking_id"]
+    run(settings, [tokyo, make_event("booking.cancelled", today + timedelta(hours=1), booking_id=booking_id)])
+    kpis = "select bookings, cancellations, revenue, refunds, missing_rates from analytics.kpis_today"
+    assert business.execute(kpis).fetchone() == (0, 1, None, None, ["JPY"])
+    # An earlier cancellation arrives late: the booking was cancelled yesterday, not today.
+    run(settings, [make_event("booking.cancelled", today - timedelta(hours=1), booking_id=booking_id)])
+    assert business.execute(kpis).fetchone() == (0, 0, Decimal(0), Decimal(0), None)

@@ -23,16 +23,18 @@ returns table (
 language sql stable
 as $$
 with events as (
-  select e.data->>'booking_id' as booking_id, e.type, e.occurred_at, e.seq, e.data
+  select e.data->>'booking_id' as booking_id, e.event_id, e.type, e.occurred_at, e.seq, e.data
   from pulse.events e
   where (e.xact_id, e.seq) <= (upto_xact_id, upto_seq)
     and e.type in ('booking.created', 'booking.modified', 'booking.cancelled')
 ),
 
 created as (
-  select booking_id, occurred_at, data
+  select booking_id, event_id, occurred_at, data
   from events
   where type = 'booking.created' and occurred_at >= created_since
+    and exists (select 1 from pulse.booking_ids b
+                where b.booking_id = events.booking_id and b.event_id = events.event_id)
 ),
 
 history as (
@@ -47,6 +49,7 @@ history as (
            as step
   from events e
   join created c using (booking_id)
+  where e.type <> 'booking.created' or e.event_id = c.event_id
 ),
 
 in_force as (

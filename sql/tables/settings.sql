@@ -23,6 +23,8 @@ comment on table pulse.calendar is 'UTC hours from 2000 to 2040 and their day in
 
 create function pulse.apply_settings() returns trigger
 language plpgsql set search_path = pulse, public as $$
+declare
+  bookings_schema text;
 begin
   if not exists (select 1 from pg_timezone_names where name = new.timezone) then
     raise exception 'unknown time zone %', new.timezone
@@ -40,17 +42,20 @@ begin
     insert into pulse.calendar (bucket, day)
     select t, (t at time zone new.timezone)::date
     from generate_series(timestamptz '2000-01-01 00:00+00', timestamptz '2040-01-01 00:00+00', interval '1 hour') as t;
-    -- Business days moved: the daily bookings rollup is the hourly one regrouped.
-    if to_regclass('pulse_bookings.daily') is not null then
-      truncate pulse_bookings.daily;
-      insert into pulse_bookings.daily
-      select c.day, h.destination, h.booking_type, h.channel, h.currency,
-             sum(h.bookings), sum(h.gross_revenue), sum(h.modifications), sum(h.modification_delta),
-             sum(h.cancellations), sum(h.refunds), hll_union_agg(h.customers), tdigest(h.booking_values)
-      from pulse_bookings.hourly h
-      join pulse.calendar c using (bucket)
-      group by 1, 2, 3, 4, 5;
-    end if;
+    -- Business days moved: the daily bookings rollup is the hourly one regrouped,
+    -- in the live projection and in a rebuild under way.
+    foreach bookings_schema in array array['pulse_bookings', 'pulse_bookings_rebuild'] loop
+      if to_regclass(bookings_schema || '.daily') is not null then
+        execute format(
+          'truncate %1$I.daily; '
+          'insert into %1$I.daily '
+          'select c.day, h.destination, h.booking_type, h.channel, h.currency, '
+          '       sum(h.bookings), sum(h.gross_revenue), sum(h.modifications), sum(h.modification_delta), '
+          '       sum(h.cancellations), sum(h.refunds), hll_union_agg(h.customers), tdigest(h.booking_values) '
+          'from %1$I.hourly h join pulse.calendar c using (bucket) '
+          'group by 1, 2, 3, 4, 5', bookings_schema);
+      end if;
+    end loop;
   end if;
   return new;
 end
