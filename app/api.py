@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
@@ -132,6 +133,18 @@ async def get_status(request: Request) -> Response:
             }
             if wanted is not None:
                 report["caught_up"] = position >= wanted
+            rebuild = await (
+                await cur.execute(query("checkpoint"), {"projection": f"{projection.name}.rebuild"})
+            ).fetchone()
+            if rebuild is not None:
+                # A replay under way (or interrupted): its progress, and what stops it.
+                report["rebuild"] = {
+                    "version": rebuild["version"],
+                    "checkpoint": str(LogPosition(rebuild["xact_id"], rebuild["seq"])),
+                    "events_projected": rebuild["events_projected"],
+                    "last_error": rebuild["last_error"],
+                    "stuck_at_event_id": rebuild["last_error_event_id"] and str(rebuild["last_error_event_id"]),
+                }
             projections[projection.name] = report
     return JSONResponse(
         {
@@ -165,10 +178,15 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
         await pool.open(wait=True, timeout=30)
         async with pool.connection() as conn:
             # The views read the business time zone and currency from the database.
-            await conn.execute(
-                query("store_settings"),
-                {"timezone": settings.timezone, "reporting_currency": settings.reporting_currency},
-            )
+            try:
+                await conn.execute(
+                    query("store_settings"),
+                    {"timezone": settings.timezone, "reporting_currency": settings.reporting_currency},
+                )
+            except psycopg.errors.RaiseException as refused:
+                await pool.close()
+                log.critical("PULSE_TIMEZONE: %s; %s", refused.diag.message_primary, refused.diag.message_hint)
+                raise SystemExit(2) from None
         runner = ProjectionRunner(pool, ALL_PROJECTIONS, settings)
         broadcaster = Broadcaster(pool, settings)
         listener = Listener(settings.database_url, PROJECTIONS_CHANNEL, broadcaster.changed.set)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 import psycopg
 
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import PROJECT_ROOT, Settings, SettingsError
 from app.sql import query
 
 log = logging.getLogger("pulse")
@@ -61,7 +61,12 @@ def migrate(settings: Settings) -> str:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    print(migrate(settings))
+    try:
+        print(migrate(settings))
+    except psycopg.errors.RaiseException as refused:
+        # analytics.settings refuses a time zone the rollups cannot serve, and says why.
+        print(f"error: PULSE_TIMEZONE: {refused.diag.message_primary}; {refused.diag.message_hint}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -88,7 +93,8 @@ def cmd_work(args: argparse.Namespace, settings: Settings) -> int:
     from projections.worker import ProjectionRunner
 
     async def run() -> None:
-        pool = make_pool(settings.database_url, max_size=len(ALL_PROJECTIONS) + 1)
+        # A rebuilding worker uses two connections at once.
+        pool = make_pool(settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 1)
         await pool.open(wait=True, timeout=30)
         runner = ProjectionRunner(pool, ALL_PROJECTIONS, settings)
         loop = asyncio.get_running_loop()
@@ -136,10 +142,11 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         async with make_pool(settings.database_url, max_size=2) as pool:
             try:
                 result = await replay(pool, projection, settings)
-            except ReplayRefused as error:
+            except (ReplayRefused, psycopg.Error) as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 1
-        print(f"replayed {projection.name}: {result.events} events, swapped in")
+        resumed = " (resumed an interrupted rebuild)" if result.resumed else ""
+        print(f"replayed {projection.name}: {result.events} events{resumed}, swapped in")
         return 0
 
     return asyncio.run(run())
@@ -310,7 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     args = parser().parse_args(argv)
     os.chdir(Path(PROJECT_ROOT))
-    code: int = args.handler(args, Settings.from_env())
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    code: int = args.handler(args, settings)
     return code
 
 

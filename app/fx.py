@@ -3,7 +3,7 @@
 import csv
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -31,17 +31,22 @@ class FxRate:
 
 def parse_rates(path: Path) -> list[FxRate]:
     """Reads currency,valid_from,rate[,to_currency] rows; reports every bad line at once."""
-    with path.open(newline="", encoding="utf-8") as file:
-        reader = csv.DictReader(file)
-        missing = {"currency", "valid_from", "rate"} - set(reader.fieldnames or [])
-        if missing:
-            raise FxFileError(f"{path}: the header lacks {', '.join(sorted(missing))}")
-        rates, errors = [], []
-        for line, row in enumerate(reader, start=2):
-            try:
-                rates.append(_parse_row(row))
-            except ValueError as error:
-                errors.append(f"{path}:{line}: {error}")
+    rates, errors = [], []
+    try:
+        with path.open(newline="", encoding="utf-8") as file:
+            reader = csv.DictReader(file)
+            missing = {"currency", "valid_from", "rate"} - set(reader.fieldnames or [])
+            if missing:
+                raise FxFileError(f"{path}: the header lacks {', '.join(sorted(missing))}")
+            for row in reader:
+                try:
+                    rates.append(_parse_row(row))
+                except ValueError as error:
+                    errors.append(f"{path}:{reader.line_num}: {error}")
+    except UnicodeDecodeError as error:
+        raise FxFileError(f"{path}: not UTF-8 text: {error}") from None
+    except csv.Error as error:
+        raise FxFileError(f"{path}: not a CSV file: {error}") from None
     if errors:
         raise FxFileError("\n".join(errors))
     return rates
@@ -70,7 +75,7 @@ def _parse_row(row: dict[str, Any]) -> FxRate:
         raise ValueError(f"valid_from {text!r} is neither a date nor an RFC 3339 timestamp") from None
     if moment.tzinfo is None:
         raise ValueError(f"valid_from {text!r} needs a UTC offset")
-    if moment.minute or moment.second or moment.microsecond:
+    if moment.astimezone(UTC) != moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0):
         raise ValueError(f"valid_from {text!r} must be on the hour: rates hold for whole hourly buckets")
     return FxRate(currency, to_currency, None, moment, rate)
 

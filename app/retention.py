@@ -11,6 +11,8 @@ from projections import ALL_PROJECTIONS
 
 _KEEP = re.compile(r"(\d+)([hdw])")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+# Events are never older than 2000-01-01; a century is a safe ceiling.
+MAX_KEEP_HOURS = 100 * 366 * 24
 
 
 class RetentionError(Exception):
@@ -22,6 +24,9 @@ def parse_keep(text: str) -> str:
     match = _KEEP.fullmatch(text.strip())
     if not match or int(match[1]) == 0:
         raise RetentionError(f"--keep takes a duration such as 400d, 12w or 48h, not {text!r}")
+    hours = int(match[1]) * {"h": 1, "d": 24, "w": 168}[match[2]]
+    if hours > MAX_KEEP_HOURS:
+        raise RetentionError(f"--keep {text} is longer than the log can be old (events start in 2000)")
     return f"{match[1]} {_UNITS[match[2]]}"
 
 
@@ -38,6 +43,9 @@ def drop_old_events(database_url: str, keep: str) -> RetentionRun:
         found = hypertable.fetchone()
         if not (found and found[0]):
             raise RetentionError("retention drops TimescaleDB chunks; pulse.events is a plain table here")
+        free = conn.execute(query("take_retention_lock")).fetchone()
+        if not (free and free[0]):
+            raise RetentionError("a projection replay is reading the whole log: run retention once it is done")
         conn.execute(query("lock_events_for_retention"))
         row = conn.execute(
             query("retention_cutoff_for"), {"keep": keep, "projections": [p.name for p in ALL_PROJECTIONS]}

@@ -3,6 +3,9 @@
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.currencies import ISO_4217
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DB_PORT = 54329
@@ -22,6 +25,25 @@ def _env_float(name: str, default: float) -> float:
 
 def local_database_url() -> str:
     return f"postgresql://{LOCAL_DB_USER}@127.0.0.1:{LOCAL_DB_PORT}/{LOCAL_DB_NAME}"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds something Booking Pulse cannot use."""
+
+
+def _timezone(name: str) -> str:
+    # Whether its offsets are whole hours is the database's rule (analytics.settings).
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"PULSE_TIMEZONE={name!r} is not an IANA time zone such as Europe/London") from None
+    return name
+
+
+def _currency(code: str) -> str:
+    if code not in ISO_4217:
+        raise SettingsError(f"PULSE_REPORTING_CURRENCY={code!r} is not an ISO 4217 currency code such as USD")
+    return code
 
 
 @dataclass(frozen=True)
@@ -60,6 +82,6 @@ class Settings:
             stream_poll_interval=_env_float("PULSE_STREAM_POLL_INTERVAL", 5.0),
             sse_ping_seconds=_env_float("PULSE_SSE_PING_SECONDS", 15.0),
             pool_max_size=_env_int("PULSE_POOL_MAX_SIZE", 10),
-            timezone=os.environ.get("PULSE_TIMEZONE") or "UTC",
-            reporting_currency=os.environ.get("PULSE_REPORTING_CURRENCY") or "USD",
+            timezone=_timezone(os.environ.get("PULSE_TIMEZONE") or "UTC"),
+            reporting_currency=_currency(os.environ.get("PULSE_REPORTING_CURRENCY") or "USD"),
         )

@@ -57,3 +57,8 @@ def analytics_objects() -> LiteralString:
     """One script that creates or replaces every analytics view and function."""
     script: LiteralString = "\n".join(read(path) for path in ANALYTICS_FILES)
     return script
+
+
+def analytics_view_names() -> list[str]:
+    """schema.name of every view ANALYTICS_FILES creates."""
+    return [path.removeprefix("views/").removesuffix(".sql") for path in ANALYTICS_FILES if path.startswith("views/")]

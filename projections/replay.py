@@ -6,6 +6,11 @@ transaction: it waits for the live worker's batch in flight, applies the last
 events to the rebuild, renames the rebuild schema over the live one and
 re-creates the analytics views with the grants they had. Readers see either
 the old tables or the new.
+
+One replay per projection runs at a time, never alongside pulse retention
+(advisory locks held for the whole replay). An interrupted replay resumes
+where it stopped; a poison event stops it like a live projection, and the
+error shows on the projection's rebuild checkpoint in GET /v1/status.
 """
 
 import asyncio
@@ -13,12 +18,13 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
+import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from app.settings import Settings
-from app.sql import analytics_objects, query
+from app.sql import analytics_objects, analytics_view_names, query
 from projections.projection import Projection
 from projections.worker import ProjectionWorker
 
@@ -26,42 +32,57 @@ log = logging.getLogger("pulse.replay")
 
 # Rebuild batches: larger than live ones, since nobody waits on each.
 REBUILD_BATCH_SIZE = 50_000
+# The swap waits this long for a lock before it gives way to readers and retries.
+SWAP_LOCK_TIMEOUT = "5s"
+SWAP_ATTEMPTS = 6
 
 
 class ReplayRefused(Exception):
-    """A replay would lose data: the log no longer holds every event."""
+    """The replay cannot run now, or would lose data."""
 
 
 @dataclass(frozen=True)
 class ReplayResult:
     events: int
-    batches: int
+    resumed: bool
 
 
 async def replay(
     pool: AsyncConnectionPool[Any], projection: Projection, settings: Settings, stop: asyncio.Event | None = None
 ) -> ReplayResult:
-    await _start(pool, projection)
-    builder = ProjectionWorker(
-        pool, projection, replace(settings, batch_size=max(settings.batch_size, REBUILD_BATCH_SIZE)), rebuild=True
-    )
-    events = batches = 0
-    while not (stop and stop.is_set()):
-        outcome = await builder.run_batch()
-        if not outcome.events:
-            break
-        events += outcome.events
-        batches += 1
-        log.info("projection=%s rebuild: %d events so far", projection.name, events)
-    if stop and stop.is_set():
-        raise asyncio.CancelledError("stopped during a rebuild; it starts over next time")
-    events += await _swap(pool, projection, builder)
+    stop = stop or asyncio.Event()
+    # The locks live as long as this connection: a crashed replay releases them.
+    async with await psycopg.AsyncConnection.connect(settings.database_url, autocommit=True) as locks:
+        row = await (await locks.execute(query("take_replay_locks"), {"projection": projection.name})).fetchone()
+        assert row is not None
+        if not row[0]:
+            raise ReplayRefused(f"a replay of {projection.name} is already running")
+        if not row[1]:
+            raise ReplayRefused("pulse retention is running: replay once it is done")
+        resumed = await _start(pool, projection)
+        builder = ProjectionWorker(
+            pool, projection, replace(settings, batch_size=max(settings.batch_size, REBUILD_BATCH_SIZE)), rebuild=True
+        )
+        events = 0
+        while not stop.is_set():
+            outcome = await builder.apply_next()
+            if outcome is None:
+                await builder.pause(builder.retry_delay, stop)
+                continue
+            if not outcome.events:
+                break
+            events += outcome.events
+            log.info("projection=%s rebuild: %d events so far", projection.name, events)
+        if stop.is_set():
+            raise asyncio.CancelledError("stopped during a rebuild; the next replay resumes it")
+        events += await _swap_when_possible(pool, projection, builder, stop)
     log.info("projection=%s rebuilt from %d events and swapped in", projection.name, events)
-    return ReplayResult(events=events, batches=batches)
+    return ReplayResult(events=events, resumed=resumed)
 
 
-async def _start(pool: AsyncConnectionPool[Any], projection: Projection) -> None:
-    """Creates empty rebuild tables and a rebuild checkpoint at the start of the log."""
+async def _start(pool: AsyncConnectionPool[Any], projection: Projection) -> bool:
+    """Creates empty rebuild tables at the start of the log, or finds an interrupted rebuild; True if resumed."""
+    rebuild = f"{projection.name}.rebuild"
     async with pool.connection() as conn, conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
         cutoff = await (await cur.execute(query("retention_cutoff"))).fetchone()
@@ -70,7 +91,15 @@ async def _start(pool: AsyncConnectionPool[Any], projection: Projection) -> None
                 f"raw events before {cutoff['dropped_before']} were dropped by retention: "
                 f"rebuilding {projection.name} from the log would lose them"
             )
-        rebuild = f"{projection.name}.rebuild"
+        found = await (
+            await cur.execute(
+                query("rebuild_in_progress"),
+                {"rebuild": rebuild, "version": projection.version, "schema": projection.rebuild_schema},
+            )
+        ).fetchone()
+        if found and found["resumable"]:
+            log.info("projection=%s resuming the rebuild an earlier replay left", projection.name)
+            return True
         await cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(projection.rebuild_schema)))
         await cur.execute(projection.create_tables(projection.rebuild_schema))
         await cur.execute("delete from pulse.projection_checkpoints where projection = %s", (rebuild,))
@@ -78,6 +107,25 @@ async def _start(pool: AsyncConnectionPool[Any], projection: Projection) -> None
             query("start_rebuild_checkpoint"),
             {"rebuild": rebuild, "projection": projection.name, "version": projection.version},
         )
+    return False
+
+
+async def _swap_when_possible(
+    pool: AsyncConnectionPool[Any], projection: Projection, builder: ProjectionWorker, stop: asyncio.Event
+) -> int:
+    """Swaps, giving way to long-running readers and retrying, rather than stalling everyone behind them."""
+    for attempt in range(1, SWAP_ATTEMPTS + 1):
+        try:
+            return await _swap(pool, projection, builder)
+        except psycopg.errors.LockNotAvailable:
+            log.warning(
+                "projection=%s swap waited %s for locks (attempt %d)", projection.name, SWAP_LOCK_TIMEOUT, attempt
+            )
+            await builder.pause(float(attempt), stop)
+    raise ReplayRefused(
+        f"could not lock {projection.schema} for the swap in {SWAP_ATTEMPTS} attempts: long queries are reading it; "
+        "the rebuild is kept and the next replay resumes it"
+    )
 
 
 async def _swap(pool: AsyncConnectionPool[Any], projection: Projection, builder: ProjectionWorker) -> int:
@@ -87,11 +135,20 @@ async def _swap(pool: AsyncConnectionPool[Any], projection: Projection, builder:
         cur = conn.cursor(row_factory=dict_row)
         horizon = await (await cur.execute(query("read_horizon"))).fetchone()
         assert horizon is not None
+        await cur.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(SWAP_LOCK_TIMEOUT)))
         await cur.execute(query("lock_live_checkpoint"), {"projection": projection.name})
         while outcome := await builder.apply_batch(cur, horizon["horizon"]):
             if not outcome.events:
                 break
             events += outcome.events
+        others = await (
+            await cur.execute(
+                query("views_a_swap_would_drop"), {"schema": projection.schema, "ours": analytics_view_names()}
+            )
+        ).fetchall()
+        if others:
+            names = ", ".join(row["name"] for row in others)
+            raise ReplayRefused(f"swapping {projection.schema} would drop views Booking Pulse does not own: {names}")
         grants = [row["statement"] for row in await (await cur.execute(query("analytics_grants"))).fetchall()]
         await cur.execute(
             sql.SQL("drop schema {live} cascade; alter schema {rebuild} rename to {live}").format(

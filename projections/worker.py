@@ -60,59 +60,76 @@ class ProjectionWorker:
         self.checkpoint_name = f"{projection.name}.rebuild" if rebuild else projection.name
         self.schema = projection.rebuild_schema if rebuild else projection.schema
         self.batch_limit = settings.batch_size
+        # Consecutive failures of a single-event batch: the projection is stuck at that event.
+        self.failures = 0
         self.wakeup = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Applies batches until stop is set; waits for a wake-up or the poll interval when idle."""
         name = self.projection.name
         log.info("projection=%s worker started", name)
-        failures = 0
         idle_delay = self.settings.horizon_retry
         has_checkpoint = False
         while not stop.is_set():
-            try:
-                if not has_checkpoint:
+            if not has_checkpoint:
+                try:
                     await self.ensure_checkpoint()
                     has_checkpoint = True
-                outcome = await self.run_batch()
-                if outcome.other_version is not None and outcome.other_version < self.projection.version:
-                    if await self.rebuild(stop):
-                        continue
-                    await self._wait(self.settings.poll_interval, stop)
+                except psycopg.Error as error:
+                    log.error("projection=%s cannot create its checkpoint: %s", name, error)
+                    await self.pause(self.settings.poll_interval, stop)
                     continue
-            except psycopg.Error as error:
-                single_event = self.batch_limit == 1
-                await self.record_error(error, single_event)
-                if not single_event:
-                    # Narrow the failure down to the event that causes it.
-                    self.batch_limit = max(1, self.batch_limit // 2)
-                    log.warning("projection=%s batch failed, retrying %d events: %s", name, self.batch_limit, error)
-                    continue
-                failures += 1
-                delay = min(30.0, 0.25 * 2**failures)
-                log.error("projection=%s stuck at an event (retry in %.1fs): %s", name, delay, error)
-                await self._wait(delay, stop)
+            outcome = await self.apply_next()
+            if outcome is None:
+                await self.pause(self.retry_delay, stop)
                 continue
-            failures = 0
-            if outcome.events:
-                self.batch_limit = self.next_batch_limit(outcome.events)
+            if outcome.other_version is not None and outcome.other_version < self.projection.version:
+                if not await self.rebuild(stop):
+                    await self.pause(self.settings.poll_interval, stop)
+            elif outcome.events:
                 idle_delay = self.settings.horizon_retry
-                continue
-            if outcome.other_version is not None:
+            elif outcome.other_version is not None:
                 log.error(
                     "projection=%s checkpoint is at version %d, this worker runs %d: idle",
                     name,
                     outcome.other_version,
                     self.projection.version,
                 )
-                await self._wait(self.settings.poll_interval, stop)
+                await self.pause(self.settings.poll_interval, stop)
             elif outcome.writers_running and not outcome.locked_elsewhere:
                 # Look again soon, backing off while the horizon stays held.
-                await self._wait(idle_delay, stop)
+                await self.pause(idle_delay, stop)
                 idle_delay = min(idle_delay * 2, self.settings.poll_interval)
             else:
-                await self._wait(self.settings.poll_interval, stop)
+                await self.pause(self.settings.poll_interval, stop)
         log.info("projection=%s worker stopped", name)
+
+    async def apply_next(self) -> BatchOutcome | None:
+        """One batch. On a database error it records the error, halves the next batch and returns None."""
+        try:
+            outcome = await self.run_batch()
+        except psycopg.Error as error:
+            single_event = self.batch_limit == 1
+            await self.record_error(error, single_event)
+            if single_event:
+                self.failures += 1
+                log.error("projection=%s stuck at an event: %s", self.checkpoint_name, error)
+            else:
+                # Narrow the failure down to the event that causes it.
+                self.batch_limit = max(1, self.batch_limit // 2)
+                log.warning(
+                    "projection=%s batch failed, next %d events: %s", self.checkpoint_name, self.batch_limit, error
+                )
+            return None
+        self.failures = 0
+        if outcome.events:
+            self.batch_limit = self.next_batch_limit(outcome.events)
+        return outcome
+
+    @property
+    def retry_delay(self) -> float:
+        """None while a failure is being narrowed down; then a backoff between retries of the one event."""
+        return min(30.0, 0.25 * 2**self.failures) if self.failures else 0.0
 
     def next_batch_limit(self, applied: int) -> int:
         """A full batch means a backlog: larger batches spread each batch's fixed cost."""
@@ -127,13 +144,16 @@ class ProjectionWorker:
         log.info("projection=%s version %d: rebuilding from the log", self.projection.name, self.projection.version)
         try:
             await replay(self.pool, self.projection, self.settings, stop)
-        except ReplayRefused as refused:
+        except (ReplayRefused, psycopg.Error) as refused:
             log.error("projection=%s cannot rebuild: %s", self.projection.name, refused)
             await self.record_error(refused, single_event=False)
             return False
         return True
 
-    async def _wait(self, timeout: float, stop: asyncio.Event) -> None:
+    async def pause(self, timeout: float, stop: asyncio.Event) -> None:
+        """Waits for timeout, a wake-up or stop, whichever comes first."""
+        if timeout <= 0:
+            return
         wake = asyncio.ensure_future(self.wakeup.wait())
         stopped = asyncio.ensure_future(stop.wait())
         try:

@@ -250,3 +250,40 @@ from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 cross join lateral aclexplode(c.relacl) as a
 where n.nspname = 'analytics' and c.relkind = 'v' and a.grantee <> c.relowner;
+
+-- name: take_replay_locks
+-- One replay per projection at a time, and none while pulse retention runs:
+-- both are session locks, released when the replay's connection closes.
+select pg_try_advisory_lock(hashtext('pulse.replay.' || %(projection)s)) as replay_free,
+       pg_try_advisory_lock_shared(hashtext('pulse.retention')) as retention_free;
+
+-- name: take_retention_lock
+-- Retention waits for no replay: it fails fast while one reads the whole log.
+select pg_try_advisory_xact_lock(hashtext('pulse.retention')) as free;
+
+-- name: rebuild_in_progress
+-- A rebuild of this version left by an interrupted replay, to resume.
+select exists (
+  select 1 from pulse.projection_checkpoints
+  where projection = %(rebuild)s and version = %(version)s
+) and to_regnamespace(%(schema)s) is not null as resumable;
+
+-- name: views_a_swap_would_drop
+-- Views that depend, directly or through other views, on a projection's
+-- tables, and that a swap would drop without re-creating: someone else's.
+with recursive dropped (oid) as (
+  select c.oid from pg_class c where c.relnamespace = to_regnamespace(%(schema)s)::oid
+  union
+  select r.ev_class
+  from dropped d
+  join pg_depend dep on dep.refobjid = d.oid and dep.refclassid = 'pg_class'::regclass
+                    and dep.classid = 'pg_rewrite'::regclass
+  join pg_rewrite r on r.oid = dep.objid
+  where r.ev_class <> d.oid
+)
+select format('%%I.%%I', n.nspname, c.relname) as name
+from dropped d
+join pg_class c on c.oid = d.oid
+join pg_namespace n on n.oid = c.relnamespace
+where n.nspname <> %(schema)s and format('%%I.%%I', n.nspname, c.relname) <> all(%(ours)s::text[])
+order by 1;

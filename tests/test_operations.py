@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -19,6 +20,7 @@ from app.api import create_app
 from app.cli import migrate
 from app.db import make_pool
 from app.settings import PROJECT_ROOT, Settings
+from app.sql import query
 from projections import BOOKINGS, CONVERSION
 from projections.replay import ReplayRefused, replay
 from projections.verify import verify
@@ -174,7 +176,8 @@ def test_fx_load_reports_every_bad_line_and_loads_nothing(
 ) -> None:
     rates = tmp_path / "rates.csv"
     rates.write_text(
-        "currency,valid_from,rate\nEUR,2026-03-01,1.1\nXYZ,2026-03-01,1\nGBP,2026-03-01T10:30:00Z,1.2\nCHF,soon,1\nSEK,2026-03-01,-1\n"
+        "currency,valid_from,rate\nEUR,2026-03-01,1.1\nXYZ,2026-03-01,1\nGBP,2026-03-01T10:30:00Z,1.2\nCHF,soon,1\n"
+        "SEK,2026-03-01,-1\nNOK,2026-03-01T10:00:00+05:30,1\n"
     )
     failed = pulse(settings.database_url, "fx", "load", str(rates))
     assert failed.returncode == 1
@@ -183,9 +186,14 @@ def test_fx_load_reports_every_bad_line_and_loads_nothing(
         (4, "must be on the hour"),
         (5, "neither a date"),
         (6, "positive"),
+        (7, "must be on the hour"),  # 10:00 at +05:30 is 04:30 UTC
     ):
-        assert f"rates.csv:{line}: " in failed.stderr and why in failed.stderr
+        reported = [text for text in failed.stderr.splitlines() if f"rates.csv:{line}: " in text]
+        assert len(reported) == 1 and why in reported[0], (line, failed.stderr)
     assert db.execute("select count(*) from analytics.fx_rates").fetchone() == (0,)
+    rates.write_bytes(b"currency,valid_from,rate\n\xff\xfe,2026-03-01,1\n")
+    unreadable = pulse(settings.database_url, "fx", "load", str(rates))
+    assert unreadable.returncode == 1 and "not UTF-8" in unreadable.stderr and "Traceback" not in unreadable.stderr
 
 
 # Settings
@@ -219,6 +227,32 @@ def test_a_new_business_time_zone_regroups_the_days(settings: Settings, db: psyc
         db.execute("update analytics.settings set timezone = %s", (zone,))
         assert [tuple(row) for row in db.execute(daily).fetchall()] == Model(sent).bookings_daily(zone)
     assert verify(settings.database_url) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [
+        ({"PULSE_TIMEZONE": "Mars/Olympus_Mons"}, "PULSE_TIMEZONE='Mars/Olympus_Mons' is not an IANA time zone"),
+        (
+            {"PULSE_TIMEZONE": "Asia/Kolkata"},
+            "PULSE_TIMEZONE: time zone Asia/Kolkata has UTC offsets that are not whole",
+        ),
+        ({"PULSE_REPORTING_CURRENCY": "usd"}, "PULSE_REPORTING_CURRENCY='usd' is not an ISO 4217 currency code"),
+    ],
+)
+def test_settings_the_service_cannot_use_are_refused_with_a_reason(
+    database_url: str, env: dict[str, str], why: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        env={**os.environ, "PULSE_DATABASE_URL": database_url, **env},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert why in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize(
@@ -396,7 +430,9 @@ def test_retention_drops_old_raw_events_but_no_rollup_and_nothing_unprojected(
     check_views(db, Model(old + recent + late))
     assert verify(settings.database_url) == []
 
-    assert pulse(settings.database_url, "retention", "--keep", "soon").returncode == 1
+    for nonsense in ("soon", "0d", "99999999999d"):
+        refused = pulse(settings.database_url, "retention", "--keep", nonsense)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
 
 
 @pytest.mark.parametrize("projection", [BOOKINGS, CONVERSION])
@@ -410,3 +446,77 @@ def test_replay_swaps_only_its_projection(projection: Any, settings: Settings, d
     generations = dict(db.execute("select projection, generation from pulse.projection_checkpoints").fetchall())
     assert generations == {p: int(p == projection.name) for p in ("bookings", "conversion", "customers")}
     check_views(db, Model(sent))
+
+
+def test_a_poison_event_stops_a_rebuild_which_resumes_after_a_fix(
+    settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    use_business_settings(db)
+    good = [booking("Lisbon", occurred_at=datetime(2026, 3, 29, 10, tzinfo=UTC)) for _ in range(5)]
+    asyncio.run(append(settings.database_url, good))
+    asyncio.run(drain(settings, batch_size=100))
+    # An event no code can apply, stored before validation was what it is now.
+    poison = booking("Poison", amount="1", occurred_at=datetime(2026, 3, 29, 11, tzinfo=UTC))
+    poison["data"]["total_amount"] = "a lot"
+    db.execute("insert into pulse.event_ids values (%s)", (poison["event_id"],))
+    db.execute("insert into pulse.booking_ids values (%s, %s)", (poison["data"]["booking_id"], poison["event_id"]))
+    db.execute(
+        "insert into pulse.events (event_id, type, occurred_at, data) values (%s, %s, %s, %s)",
+        (poison["event_id"], poison["type"], poison["occurred_at"], Jsonb(poison["data"])),
+    )
+    more = [booking("Tokyo", occurred_at=datetime(2026, 3, 29, 12, tzinfo=UTC)) for _ in range(3)]
+    asyncio.run(append(settings.database_url, more))
+    rebuild = "select events_projected, last_error_event_id from pulse.projection_checkpoints where projection = %s"
+
+    async def replay_until_stuck() -> None:
+        async with make_pool(settings.database_url, max_size=3) as pool:
+            stop = asyncio.Event()
+            task = asyncio.create_task(replay(pool, BOOKINGS, settings, stop))
+            while (db.execute(rebuild, ("bookings.rebuild",)).fetchone() or (0, None))[1] is None:
+                await asyncio.sleep(0.05)
+            # A second replay of the same projection is refused while this one runs.
+            with pytest.raises(ReplayRefused, match="already running"):
+                await replay(pool, BOOKINGS, settings)
+            stop.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(replay_until_stuck())
+    # It stopped right before the poison event, and says which one it is.
+    assert db.execute(rebuild, ("bookings.rebuild",)).fetchone() == (5, UUID(poison["event_id"]))
+
+    # The fix: here, taking the event out of the log behind the append-only trigger's back.
+    db.execute("set session_replication_role = replica")
+    db.execute("delete from pulse.events where event_id = %s", (poison["event_id"],))
+    db.execute("set session_replication_role = origin")
+
+    async def replay_again() -> bool:
+        async with make_pool(settings.database_url, max_size=3) as pool:
+            return (await replay(pool, BOOKINGS, settings)).resumed
+
+    assert asyncio.run(replay_again()) is True
+    asyncio.run(drain(settings, batch_size=100))
+    check_views(db, Model(good + more))
+    assert verify(settings.database_url) == []
+
+
+def test_retention_and_replay_never_run_together(settings: Settings, db: psycopg.Connection[Any]) -> None:
+    with psycopg.connect(settings.database_url, autocommit=True) as replaying:
+        replaying.execute(query("take_replay_locks"), {"projection": "customers"})
+        refused = pulse(settings.database_url, "retention", "--keep", "400d")
+        assert refused.returncode == 1 and "replay is reading the whole log" in refused.stderr
+    with psycopg.connect(settings.database_url) as retaining:
+        retaining.execute(query("take_retention_lock"))
+        refused = pulse(settings.database_url, "replay", "customers")
+        assert refused.returncode == 1 and "retention is running" in refused.stderr
+    assert pulse(settings.database_url, "replay", "customers").returncode == 0
+
+
+def test_a_swap_refuses_to_drop_someone_elses_view(settings: Settings, db: psycopg.Connection[Any]) -> None:
+    db.execute("create schema reports")
+    db.execute("create view reports.lisbon as select * from analytics.bookings_daily where destination = 'Lisbon'")
+    refused = pulse(settings.database_url, "replay", "bookings")
+    assert refused.returncode == 1 and "would drop views Booking Pulse does not own: reports.lisbon" in refused.stderr
+    assert db.execute("select count(*) from reports.lisbon").fetchone() == (0,)
+    # Another projection's swap does not touch it.
+    assert pulse(settings.database_url, "replay", "conversion").returncode == 0

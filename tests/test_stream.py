@@ -12,10 +12,16 @@ from tests.conftest import running_server
 from tests.events import booking
 
 
-def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(event name, data) of each message; comments such as pings are skipped."""
+def sse_messages(lines: Iterator[str], patience: float = 20.0) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event name, data) of each message; comments such as pings are skipped.
+
+    Fails when no message comes for patience seconds: pings alone keep the
+    connection, and a read timeout, from ever firing.
+    """
     kind, data = "message", ""
+    since = time.monotonic()
     for line in lines:
+        assert time.monotonic() - since < patience, f"no stream message for {patience}s"
         if line.startswith("event:"):
             kind = line.partition(":")[2].strip()
         elif line.startswith("data:"):
@@ -23,6 +29,7 @@ def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         elif line == "" and data:
             yield kind, json.loads(data)
             kind, data = "message", ""
+            since = time.monotonic()
 
 
 def test_a_client_gets_the_current_values_then_an_update_after_an_insert(server: str) -> None:
@@ -70,8 +77,10 @@ def test_the_stream_catches_up_on_batches_it_was_not_told_about(server: str, dat
 
 
 def append_from_elsewhere(database_url: str, event: dict[str, Any]) -> None:
+    """Writes a booking.created as a writer other than the API would: claims its ids, inserts."""
     with psycopg.connect(database_url) as conn:
         conn.execute("insert into pulse.event_ids values (%s)", (event["event_id"],))
+        conn.execute("insert into pulse.booking_ids values (%s, %s)", (event["data"]["booking_id"], event["event_id"]))
         conn.execute(
             "insert into pulse.events (event_id, type, occurred_at, data) values (%s, %s, %s, %s::jsonb)",
             (event["event_id"], event["type"], event["occurred_at"], json.dumps(event["data"])),
