@@ -12,11 +12,10 @@ select date_bin('1 hour', occurred_at, timestamptz '2000-01-01 00:00:00+00') as 
        count(*) filter (where type = 'search.performed') as searches,
        count(*) filter (where type = 'checkout.started') as checkouts,
        count(*) filter (where type = 'booking.created') as bookings
-from pulse.events
+from pulse.events e
+left join pulse.booking_ids b using (event_id)
 where type in ('search.performed', 'checkout.started', 'booking.created')
-  and (type <> 'booking.created'
-       or exists (select 1 from pulse.booking_ids b
-                  where b.booking_id = events.data->>'booking_id' and b.event_id = events.event_id))
+  and (type <> 'booking.created' or b.booking_id = e.data->>'booking_id')
 group by 1, 2;
 
 -- name: recompute_customers
@@ -27,12 +26,11 @@ select data->>'customer_id' as customer_id,
        count(*) filter (where type = 'booking.created') as bookings,
        sum((data->>'total_amount')::numeric) filter (where type = 'booking.created') as booked_amount,
        min(occurred_at), max(occurred_at)
-from pulse.events
+from pulse.events e
+left join pulse.booking_ids b using (event_id)
 where type in ('customer.registered', 'search.performed', 'checkout.started', 'booking.created')
   and data->>'customer_id' is not null
-  and (type <> 'booking.created'
-       or exists (select 1 from pulse.booking_ids b
-                  where b.booking_id = events.data->>'booking_id' and b.event_id = events.event_id))
+  and (type <> 'booking.created' or b.booking_id = e.data->>'booking_id')
 group by 1;
 
 -- name: month_by_destination_views

@@ -96,12 +96,12 @@ recomputed as (
          count(*) filter (where e.type = 'search.performed') as searches,
          count(*) filter (where e.type = 'checkout.started') as checkouts,
          count(*) filter (where e.type = 'booking.created') as bookings
-  from pulse.events e, checkpoint c
+  from pulse.events e
+  cross join checkpoint c
+  left join pulse.booking_ids b on b.event_id = e.event_id
   where (e.xact_id, e.seq) <= (c.xact_id, c.seq)
     and e.type in ('search.performed', 'checkout.started', 'booking.created')
-    and (e.type <> 'booking.created'
-         or exists (select 1 from pulse.booking_ids b
-                    where b.booking_id = e.data->>'booking_id' and b.event_id = e.event_id))
+    and (e.type <> 'booking.created' or b.booking_id = e.data->>'booking_id')
   group by 1, 2
 )
 
@@ -130,13 +130,13 @@ recomputed as (
          count(*) filter (where e.type = 'checkout.started') as checkouts,
          count(*) filter (where e.type = 'booking.created') as bookings,
          coalesce(sum((e.data->>'total_amount')::numeric) filter (where e.type = 'booking.created'), 0) as booked_amount
-  from pulse.events e, checkpoint c
+  from pulse.events e
+  cross join checkpoint c
+  left join pulse.booking_ids b on b.event_id = e.event_id
   where (e.xact_id, e.seq) <= (c.xact_id, c.seq)
     and e.type in ('customer.registered', 'search.performed', 'checkout.started', 'booking.created')
     and e.data->>'customer_id' is not null
-    and (e.type <> 'booking.created'
-         or exists (select 1 from pulse.booking_ids b
-                    where b.booking_id = e.data->>'booking_id' and b.event_id = e.event_id))
+    and (e.type <> 'booking.created' or b.booking_id = e.data->>'booking_id')
   group by 1
 )
 

@@ -21,6 +21,9 @@ returns table (
   refunds            numeric
 )
 language sql stable
+-- A whole-log recompute: hash joins throughout. CTE row estimates are guesses,
+-- and a nested loop over two of them goes quadratic.
+set enable_nestloop = off
 as $$
 with events as (
   select e.data->>'booking_id' as booking_id, e.event_id, e.type, e.occurred_at, e.seq, e.data
@@ -30,11 +33,11 @@ with events as (
 ),
 
 created as (
-  select booking_id, event_id, occurred_at, data
-  from events
-  where type = 'booking.created' and occurred_at >= created_since
-    and exists (select 1 from pulse.booking_ids b
-                where b.booking_id = events.booking_id and b.event_id = events.event_id)
+  -- The creation that holds each booking_id.
+  select e.booking_id, e.event_id, e.occurred_at, e.data
+  from events e
+  join pulse.booking_ids b on b.event_id = e.event_id and b.booking_id = e.booking_id
+  where e.type = 'booking.created' and e.occurred_at >= created_since
 ),
 
 history as (

@@ -23,8 +23,7 @@ where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
   and e.type in ('booking.created', 'booking.modified', 'booking.cancelled', 'payment.captured')
   -- The creation that holds the booking_id; a second one stored before 0002 does not count.
   and (e.type <> 'booking.created'
-       or exists (select 1 from pulse.booking_ids b
-                  where b.booking_id = e.data->>'booking_id' and b.event_id = e.event_id));
+       or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id);
 
 -- name: create_bookings
 -- Creates the batch's bookings, with the payments already captured for them,
@@ -37,8 +36,8 @@ with new_bookings as (
     and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
     and e.type = 'booking.created'
     -- The creation that holds the booking_id; a second one stored before 0002 does not count.
-    and exists (select 1 from pulse.booking_ids b
-                where b.booking_id = e.data->>'booking_id' and b.event_id = e.event_id)
+    -- A scalar subquery, so that each is one primary-key lookup whatever the table's size.
+    and (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id
 ),
 
 payments as (

@@ -16,8 +16,7 @@ where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
   and e.type in ('search.performed', 'checkout.started', 'booking.created')
   -- Only the creation that holds its booking_id counts (see pulse.booking_ids).
   and (e.type <> 'booking.created'
-       or exists (select 1 from pulse.booking_ids b
-                  where b.booking_id = e.data->>'booking_id' and b.event_id = e.event_id))
+       or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id)
 group by 1, 2
 on conflict (bucket, destination) do update
 set searches = h.searches + excluded.searches,
