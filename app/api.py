@@ -18,14 +18,15 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from app import ingest
-from app.db import PROJECTIONS_CHANNEL, Listener, make_pool
-from app.events import Reason, json_schema
-from app.ingest import BadBody, LogPosition
-from app.settings import Settings
-from app.sql import query
+from app.ingest import BadBody
 from app.stream import Broadcaster, stream
+from core.db import PROJECTIONS_CHANNEL, Listener, make_pool
+from core.events import Reason, json_schema
+from core.log import Checkpoint, LogPosition
+from core.settings import Settings
+from core.sql import query
 from projections import ALL_PROJECTIONS
-from projections.worker import ProjectionRunner
+from projections.runner import ProjectionRunner
 
 log = logging.getLogger("pulse.api")
 DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
@@ -109,41 +110,40 @@ async def get_status(request: Request) -> Response:
         assert totals is not None
         projections: dict[str, Any] = {}
         for projection in ALL_PROJECTIONS:
-            params = {"projection": projection.name}
-            checkpoint = await (await cur.execute(query("checkpoint"), params)).fetchone()
-            lag = await (await cur.execute(query("projection_lag"), params)).fetchone()
-            if checkpoint is None or lag is None:
+            row = await (await cur.execute(query("checkpoint"), {"projection": projection.checkpoint})).fetchone()
+            lag = await (await cur.execute(query("projection_lag"), {"projection": projection.checkpoint})).fetchone()
+            if row is None or lag is None:
                 projections[projection.name] = {"state": "not started"}
                 continue
-            position = LogPosition(checkpoint["xact_id"], checkpoint["seq"])
-            failing = checkpoint["last_error"] is not None
+            checkpoint = Checkpoint.from_row(row)
             report: dict[str, Any] = {
-                "state": "failing" if failing else "running",
-                "version": checkpoint["version"],
+                "state": "failing" if checkpoint.failing else "running",
+                "version": checkpoint.version,
                 "code_version": projection.version,
-                "checkpoint": str(position),
+                "checkpoint": str(checkpoint.position),
                 "lag": lag["lag"],
-                "batches": checkpoint["batch_no"],
-                "events_projected": checkpoint["events_projected"],
-                "updated_at": checkpoint["updated_at"].isoformat(),
-                "last_error": checkpoint["last_error"],
-                "last_error_at": checkpoint["last_error_at"] and checkpoint["last_error_at"].isoformat(),
+                "batches": checkpoint.batch_no,
+                "events_projected": checkpoint.events_projected,
+                "updated_at": checkpoint.updated_at.isoformat(),
+                "last_error": checkpoint.last_error,
+                "last_error_at": checkpoint.last_error_at and checkpoint.last_error_at.isoformat(),
                 # Set once the failure is narrowed down to one event: the projection waits before it.
-                "stuck_at_event_id": checkpoint["last_error_event_id"] and str(checkpoint["last_error_event_id"]),
+                "stuck_at_event_id": checkpoint.last_error_event_id and str(checkpoint.last_error_event_id),
             }
             if wanted is not None:
-                report["caught_up"] = position >= wanted
-            rebuild = await (
-                await cur.execute(query("checkpoint"), {"projection": f"{projection.name}.rebuild"})
+                report["caught_up"] = checkpoint.position >= wanted
+            rebuild_row = await (
+                await cur.execute(query("checkpoint"), {"projection": projection.rebuild_checkpoint})
             ).fetchone()
-            if rebuild is not None:
+            if rebuild_row is not None:
                 # A replay under way (or interrupted): its progress, and what stops it.
+                rebuild = Checkpoint.from_row(rebuild_row)
                 report["rebuild"] = {
-                    "version": rebuild["version"],
-                    "checkpoint": str(LogPosition(rebuild["xact_id"], rebuild["seq"])),
-                    "events_projected": rebuild["events_projected"],
-                    "last_error": rebuild["last_error"],
-                    "stuck_at_event_id": rebuild["last_error_event_id"] and str(rebuild["last_error_event_id"]),
+                    "version": rebuild.version,
+                    "checkpoint": str(rebuild.position),
+                    "events_projected": rebuild.events_projected,
+                    "last_error": rebuild.last_error,
+                    "stuck_at_event_id": rebuild.last_error_event_id and str(rebuild.last_error_event_id),
                 }
             projections[projection.name] = report
     return JSONResponse(

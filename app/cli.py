@@ -14,8 +14,10 @@ from typing import Any
 import httpx2
 import psycopg
 
-from app.settings import PROJECT_ROOT, Settings, SettingsError
-from app.sql import query
+from core.migrate import migrate
+from core.settings import PROJECT_ROOT, Settings, SettingsError
+from core.sql import query
+from projections import ALL_PROJECTIONS
 
 log = logging.getLogger("pulse")
 
@@ -39,25 +41,6 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def migrate(settings: Settings) -> str:
-    """Upgrades the database to the newest revision; returns a line on the storage in use."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", settings.database_url)
-    command.upgrade(config, "head")
-    with psycopg.connect(settings.database_url) as conn:
-        conn.execute(
-            query("store_settings"),
-            {"timezone": settings.timezone, "reporting_currency": settings.reporting_currency},
-        )
-        row = conn.execute("select extversion from pg_extension where extname = 'timescaledb'").fetchone()
-    if row:
-        return f"migrated; pulse.events is a TimescaleDB {row[0]} hypertable"
-    return "migrated; TimescaleDB is not available, so pulse.events is a plain PostgreSQL table"
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,9 +71,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_work(args: argparse.Namespace, settings: Settings) -> int:
     """Projection workers alone, without the HTTP server."""
-    from app.db import make_pool
-    from projections import ALL_PROJECTIONS
-    from projections.worker import ProjectionRunner
+    from core.db import make_pool
+    from projections.runner import ProjectionRunner
 
     async def run() -> None:
         # A rebuilding worker uses two connections at once.
@@ -114,9 +96,13 @@ def cmd_work(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from projections.verify import verify
+    from projections.verify import NothingToVerify, verify
 
-    mismatches = verify(settings.database_url)
+    try:
+        mismatches = verify(settings.database_url)
+    except NothingToVerify as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for m in mismatches:
         print(f"{m.projection} {m.key}: projected {m.projected}, recomputed {m.recomputed}")
     if mismatches:
@@ -128,7 +114,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuilds one projection from the log while the server keeps serving."""
-    from app.db import make_pool
+    from core.db import make_pool
     from projections import projection_named
     from projections.replay import ReplayRefused, replay
 
@@ -285,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
     )
 
     replay = commands.add_parser("replay", help="rebuild a projection from the log and swap it in")
-    replay.add_argument("projection", help="bookings, conversion or customers")
+    replay.add_argument("projection", choices=[p.name for p in ALL_PROJECTIONS])
     replay.set_defaults(handler=cmd_replay)
 
     fx = commands.add_parser("fx", help="exchange rates")

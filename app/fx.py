@@ -10,8 +10,8 @@ from typing import Any
 
 import psycopg
 
-from app.currencies import ISO_4217
-from app.sql import query
+from core.currencies import ISO_4217
+from core.sql import query
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -5,35 +5,19 @@ in which the accepted events are stored, so nothing that arrived is lost.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 from uuid import UUID
 
 import simplejson
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from app.events import Reason, ValidEvent, validate_event
-from app.sql import query
+from core.events import Reason, ValidEvent, validate_event
+from core.log import LogPosition
+from core.sql import query
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 JSON_TYPES = ("application/json",)
-
-
-class LogPosition(NamedTuple):
-    """A place in the event log: the writing transaction's id, then the insertion sequence."""
-
-    xact_id: int
-    seq: int
-
-    def __str__(self) -> str:
-        return f"{self.xact_id}/{self.seq}"
-
-    @classmethod
-    def parse(cls, text: str) -> "LogPosition":
-        xact_id, _, seq = text.partition("/")
-        if not (xact_id.isdigit() and seq.isdigit()):
-            raise ValueError(f"a log position looks like 1234/5678, not {text!r}")
-        return cls(int(xact_id), int(seq))
 
 
 class BadBody(Exception):

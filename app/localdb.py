@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from app.settings import LOCAL_DB_NAME, LOCAL_DB_PORT, LOCAL_DB_USER
+from core.settings import LOCAL_DB_NAME, LOCAL_DB_PORT, LOCAL_DB_USER
 
 CLUSTER_OWNER = "postgres"
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import psycopg
 
-from app.sql import query
+from core.sql import query
 from projections import ALL_PROJECTIONS
 
 _KEEP = re.compile(r"(\d+)([hdw])")
@@ -48,7 +48,7 @@ def drop_old_events(database_url: str, keep: str) -> RetentionRun:
             raise RetentionError("a projection replay is reading the whole log: run retention once it is done")
         conn.execute(query("lock_events_for_retention"))
         row = conn.execute(
-            query("retention_cutoff_for"), {"keep": keep, "projections": [p.name for p in ALL_PROJECTIONS]}
+            query("retention_cutoff_for"), {"keep": keep, "projections": [p.checkpoint for p in ALL_PROJECTIONS]}
         ).fetchone()
         assert row is not None
         cutoff = row[0]

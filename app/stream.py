@@ -19,9 +19,9 @@ from psycopg_pool import AsyncConnectionPool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 
-from app.ingest import LogPosition
-from app.settings import Settings
-from app.sql import query
+from core.log import Checkpoint
+from core.settings import Settings
+from core.sql import query
 from projections import BOOKINGS
 
 log = logging.getLogger("pulse.stream")
@@ -145,24 +145,28 @@ class Broadcaster:
         async with self.pool.connection() as conn, conn.transaction():
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            await cur.execute(query("checkpoint"), {"projection": BOOKINGS.name})
-            checkpoint = await cur.fetchone() or {"batch_no": 0, "xact_id": 0, "seq": 0}
-            if checkpoint["batch_no"] <= after_batch:
+            await cur.execute(query("checkpoint"), {"projection": BOOKINGS.checkpoint})
+            row = await cur.fetchone()
+            checkpoint = Checkpoint.from_row(row) if row else None
+            batch_no = checkpoint.batch_no if checkpoint else 0
+            if batch_no <= after_batch:
                 return None
+            await cur.execute(BOOKINGS.search_path())
             if kind == "snapshot":
                 await cur.execute(
-                    query("bookings_hourly_recent"), {"hours": RECENT_HOURS, "limit": MAX_ROWS_PER_MESSAGE}
+                    BOOKINGS.queries["bookings_hourly_recent"], {"hours": RECENT_HOURS, "limit": MAX_ROWS_PER_MESSAGE}
                 )
             else:
                 await cur.execute(
-                    query("bookings_hourly_changed"), {"after_batch": after_batch, "limit": MAX_ROWS_PER_MESSAGE}
+                    BOOKINGS.queries["bookings_hourly_changed"],
+                    {"after_batch": after_batch, "limit": MAX_ROWS_PER_MESSAGE},
                 )
             rows = await cur.fetchall()
         return Message(
             kind=kind,
-            batch_no=checkpoint["batch_no"],
-            generation=checkpoint["generation"],
-            position=str(LogPosition(checkpoint["xact_id"], checkpoint["seq"])),
+            batch_no=batch_no,
+            generation=checkpoint.generation if checkpoint else 0,
+            position=str(checkpoint.position) if checkpoint else "0/0",
             rows=[_row(row) for row in rows],
         )
 

@@ -24,16 +24,18 @@ from typing import Any
 import httpx2
 import psycopg
 
-from app.cli import migrate, wait_until_serving
-from app.db import make_pool
+from app.cli import wait_until_serving
 from app.localdb import LocalCluster
-from app.settings import PROJECT_ROOT, Settings
-from app.sql import parse_named
+from core.db import make_pool
+from core.migrate import migrate
+from core.settings import PROJECT_ROOT, Settings
+from core.sql import parse_named
 from projections import ALL_PROJECTIONS, Projection
 from projections.worker import ProjectionWorker
 
 EVENTS = int(os.environ.get("PULSE_BENCH_EVENTS", "1000000"))
 RESULTS = PROJECT_ROOT / "bench" / "results" / "latest.json"
+QUERIES = Path(__file__).with_name("queries.sql")
 BATCH_SIZE = 5000  # PULSE_BATCH_SIZE's default; batches grow on a backlog as in pulse work
 DESTINATIONS = ["Lisbon", "Tokyo", "Cancun", "Paris", "London", "New York", "Cape Town", "Reykjavik"]
 
@@ -144,7 +146,7 @@ async def catch_up(url: str, projection: Projection) -> float:
 
 def timed(url: str, name: str, repeat: int = 1) -> float:
     """Seconds of a named query of bench/queries.sql: the median of repeat runs."""
-    statement = parse_named((Path(__file__).parent / "queries.sql").read_text())[name]
+    statement = parse_named(QUERIES.read_text())[name]
     seconds = []
     with psycopg.connect(url) as conn:
         for _ in range(repeat):
@@ -253,7 +255,11 @@ def main() -> None:
     copy_seconds = copy_events(url, rows)
     figures: dict[str, Any] = {"events": EVENTS, "copy_events_per_s": round(EVENTS / copy_seconds)}
     total_catch_up = total_recompute = 0.0
+    recomputes = parse_named(QUERIES.read_text())
     for projection in ALL_PROJECTIONS:
+        if f"recompute_{projection.name}" not in recomputes:
+            print(f"{projection.name}: no recompute_{projection.name} in bench/queries.sql, so no same-run baseline")
+            continue
         catch_up_seconds = asyncio.run(catch_up(url, projection))
         recompute_seconds = timed(url, f"recompute_{projection.name}")
         total_catch_up += catch_up_seconds

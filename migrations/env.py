@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from app.settings import Settings
+from core.settings import Settings
 
 
 def database_url() -> str:

@@ -5,7 +5,7 @@ Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
 
-from migrations.apply import apply_files
+from migrations.apply import apply_frozen
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
@@ -14,8 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    apply_files([])
+    apply_frozen(__file__, "upgrade")
 
 
 def downgrade() -> None:
-    apply_files([])
+    apply_frozen(__file__, "downgrade")

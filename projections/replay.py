@@ -23,8 +23,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from app.settings import Settings
-from app.sql import analytics_objects, analytics_view_names, query
+from core.db import PROJECTIONS_CHANNEL
+from core.settings import Settings
+from core.sql import query, replaceable_objects, view_names
 from projections.projection import Projection
 from projections.worker import ProjectionWorker
 
@@ -82,7 +83,7 @@ async def replay(
 
 async def _start(pool: AsyncConnectionPool[Any], projection: Projection) -> bool:
     """Creates empty rebuild tables at the start of the log, or finds an interrupted rebuild; True if resumed."""
-    rebuild = f"{projection.name}.rebuild"
+    rebuild = projection.rebuild_checkpoint
     async with pool.connection() as conn, conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
         cutoff = await (await cur.execute(query("retention_cutoff"))).fetchone()
@@ -102,10 +103,10 @@ async def _start(pool: AsyncConnectionPool[Any], projection: Projection) -> bool
             return True
         await cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(projection.rebuild_schema)))
         await cur.execute(projection.create_tables(projection.rebuild_schema))
-        await cur.execute("delete from pulse.projection_checkpoints where projection = %s", (rebuild,))
+        await cur.execute(query("forget_checkpoint"), {"projection": rebuild})
         await cur.execute(
             query("start_rebuild_checkpoint"),
-            {"rebuild": rebuild, "projection": projection.name, "version": projection.version},
+            {"rebuild": rebuild, "projection": projection.checkpoint, "version": projection.version},
         )
     return False
 
@@ -136,15 +137,13 @@ async def _swap(pool: AsyncConnectionPool[Any], projection: Projection, builder:
         horizon = await (await cur.execute(query("read_horizon"))).fetchone()
         assert horizon is not None
         await cur.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(SWAP_LOCK_TIMEOUT)))
-        await cur.execute(query("lock_live_checkpoint"), {"projection": projection.name})
+        await cur.execute(query("lock_live_checkpoint"), {"projection": projection.checkpoint})
         while outcome := await builder.apply_batch(cur, horizon["horizon"]):
             if not outcome.events:
                 break
             events += outcome.events
         others = await (
-            await cur.execute(
-                query("views_a_swap_would_drop"), {"schema": projection.schema, "ours": analytics_view_names()}
-            )
+            await cur.execute(query("views_a_swap_would_drop"), {"schema": projection.schema, "ours": view_names()})
         ).fetchall()
         if others:
             names = ", ".join(row["name"] for row in others)
@@ -155,11 +154,13 @@ async def _swap(pool: AsyncConnectionPool[Any], projection: Projection, builder:
                 live=sql.Identifier(projection.schema), rebuild=sql.Identifier(projection.rebuild_schema)
             )
         )
-        await cur.execute(analytics_objects())
+        await cur.execute(replaceable_objects())
         for grant in grants:
             await cur.execute(sql.SQL(grant))  # built by format() with %I quoting
         await cur.execute(
-            query("take_over_checkpoint"), {"projection": projection.name, "rebuild": builder.checkpoint_name}
+            query("take_over_checkpoint"), {"projection": projection.checkpoint, "rebuild": builder.checkpoint_name}
         )
-        await cur.execute(query("notify_projection"), {"projection": projection.name})
+        await cur.execute(
+            query("notify_projection"), {"channel": PROJECTIONS_CHANNEL, "projection": projection.checkpoint}
+        )
     return events

@@ -7,18 +7,19 @@ A worker killed at any instant leaves either the whole batch or none of it.
 
 import asyncio
 import contextlib
+import enum
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import AsyncCursor, sql
+from psycopg import AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from app.settings import Settings
-from app.sql import query
+from core.db import PROJECTIONS_CHANNEL
+from core.settings import Settings
+from core.sql import query
 from projections.projection import Projection
 
 log = logging.getLogger("pulse.projections")
@@ -36,6 +37,12 @@ class BatchOutcome:
     locked_elsewhere: bool = False
     # The checkpoint was written by another version of the projection.
     other_version: int | None = None
+
+
+class WorkerExit(enum.Enum):
+    STOPPED = "stopped"
+    # The checkpoint was written by an older version: the projection needs a rebuild.
+    BEHIND = "behind"
 
 
 class ProjectionWorker:
@@ -57,15 +64,19 @@ class ProjectionWorker:
         self.pool = pool
         self.projection = projection
         self.settings = settings
-        self.checkpoint_name = f"{projection.name}.rebuild" if rebuild else projection.name
+        self.checkpoint_name = projection.rebuild_checkpoint if rebuild else projection.checkpoint
         self.schema = projection.rebuild_schema if rebuild else projection.schema
         self.batch_limit = settings.batch_size
         # Consecutive failures of a single-event batch: the projection is stuck at that event.
         self.failures = 0
         self.wakeup = asyncio.Event()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Applies batches until stop is set; waits for a wake-up or the poll interval when idle."""
+    async def run(self, stop: asyncio.Event) -> WorkerExit:
+        """Applies batches until stop is set, or until it finds its checkpoint behind its version.
+
+        Waits for a wake-up or the poll interval when idle. Rebuilding is not its
+        decision: it returns BEHIND and its runner acts.
+        """
         name = self.projection.name
         log.info("projection=%s worker started", name)
         idle_delay = self.settings.horizon_retry
@@ -84,9 +95,9 @@ class ProjectionWorker:
                 await self.pause(self.retry_delay, stop)
                 continue
             if outcome.other_version is not None and outcome.other_version < self.projection.version:
-                if not await self.rebuild(stop):
-                    await self.pause(self.settings.poll_interval, stop)
-            elif outcome.events:
+                log.info("projection=%s checkpoint is at version %d: behind", name, outcome.other_version)
+                return WorkerExit.BEHIND
+            if outcome.events:
                 idle_delay = self.settings.horizon_retry
             elif outcome.other_version is not None:
                 log.error(
@@ -103,6 +114,7 @@ class ProjectionWorker:
             else:
                 await self.pause(self.settings.poll_interval, stop)
         log.info("projection=%s worker stopped", name)
+        return WorkerExit.STOPPED
 
     async def apply_next(self) -> BatchOutcome | None:
         """One batch. On a database error it records the error, halves the next batch and returns None."""
@@ -136,19 +148,6 @@ class ProjectionWorker:
         if applied >= self.batch_limit:
             return min(self.batch_limit * 2, self.settings.batch_size * BACKLOG_BATCH_FACTOR)
         return self.settings.batch_size
-
-    async def rebuild(self, stop: asyncio.Event) -> bool:
-        """Rebuilds the projection for this version; False when that would lose data."""
-        from projections.replay import ReplayRefused, replay
-
-        log.info("projection=%s version %d: rebuilding from the log", self.projection.name, self.projection.version)
-        try:
-            await replay(self.pool, self.projection, self.settings, stop)
-        except (ReplayRefused, psycopg.Error) as refused:
-            log.error("projection=%s cannot rebuild: %s", self.projection.name, refused)
-            await self.record_error(refused, single_event=False)
-            return False
-        return True
 
     async def pause(self, timeout: float, stop: asyncio.Event) -> None:
         """Waits for timeout, a wake-up or stop, whichever comes first."""
@@ -211,8 +210,9 @@ class ProjectionWorker:
             "end_seq": bounds["end_seq"],
             "batch_no": checkpoint["batch_no"] + 1,
             "events": bounds["events"],
+            "event_types": list(self.projection.event_types),
         }
-        await cur.execute(sql.SQL("set local search_path to {}, public").format(sql.Identifier(self.schema)))
+        await cur.execute(self.projection.search_path(self.schema))
         # Batch estimates run high (a position range says little to the planner), which made
         # PostgreSQL JIT-compile statements that then ran in milliseconds: about a second lost per batch.
         await cur.execute("set local jit = off")
@@ -220,7 +220,9 @@ class ProjectionWorker:
             await cur.execute(statement, params)
         await cur.execute("set local search_path to default")
         await cur.execute(query("advance_checkpoint"), params)
-        await cur.execute(query("notify_projection"), {"projection": self.checkpoint_name})
+        await cur.execute(
+            query("notify_projection"), {"channel": PROJECTIONS_CHANNEL, "projection": self.checkpoint_name}
+        )
         log.debug("projection=%s batch=%d events=%d", self.checkpoint_name, params["batch_no"], params["events"])
         return BatchOutcome(events=bounds["events"], writers_running=writers_running)
 
@@ -231,42 +233,3 @@ class ProjectionWorker:
                     query("record_projection_error"),
                     {"projection": self.checkpoint_name, "error": str(error), "single_event": single_event},
                 )
-
-
-class ProjectionRunner:
-    """Runs one worker per projection as named tasks and watches them."""
-
-    def __init__(self, pool: AsyncConnectionPool[Any], projections: Sequence[Projection], settings: Settings) -> None:
-        self.settings = settings
-        self.workers = [ProjectionWorker(pool, projection, settings) for projection in projections]
-        self.stop_event = asyncio.Event()
-        self.tasks: list[asyncio.Task[None]] = []
-        # Set when a worker dies of something it could not handle.
-        self.failed = asyncio.Event()
-
-    def start(self) -> None:
-        for worker in self.workers:
-            task = asyncio.create_task(worker.run(self.stop_event), name=f"projection:{worker.projection.name}")
-            task.add_done_callback(self._watch)
-            self.tasks.append(task)
-
-    def _watch(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
-        log.critical("task %s died", task.get_name(), exc_info=task.exception())
-        self.failed.set()
-
-    def wake(self) -> None:
-        """New events were committed in this process: look now rather than at the next poll."""
-        for worker in self.workers:
-            worker.wakeup.set()
-
-    async def stop(self) -> None:
-        """Lets in-flight batches commit; cancels (rolls back) what is still running after the grace period."""
-        self.stop_event.set()
-        if not self.tasks:
-            return
-        _, pending = await asyncio.wait(self.tasks, timeout=self.settings.shutdown_grace)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)

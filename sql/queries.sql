@@ -2,49 +2,10 @@
 -- line and a one-line description; app/sql.py loads them by name.
 
 -- name: append_events
--- Stores the events whose event_id was never seen; returns their log positions.
--- A booking.created whose booking_id another event already created is not
--- stored: it comes back with the event that holds the booking_id.
-with incoming as (
-  select *
-  from unnest(%(event_ids)s::uuid[], %(types)s::text[], %(occurred_ats)s::timestamptz[], %(datas)s::jsonb[])
-       with ordinality as i (event_id, type, occurred_at, data, ord)
-),
-claimed as (
-  insert into pulse.booking_ids (booking_id, event_id)
-  select data->>'booking_id', event_id from incoming i
-  where type = 'booking.created'
-    and not exists (select 1 from pulse.event_ids e where e.event_id = i.event_id)
-  on conflict do nothing
-  returning booking_id, event_id
-),
-conflicts as (
-  -- Claimed neither now nor before by this same event (a resend is a duplicate, not a conflict).
-  select i.event_id, coalesce(b.event_id, c.event_id) as holder
-  from incoming i
-  left join pulse.booking_ids b on b.booking_id = i.data->>'booking_id'
-  left join claimed c on c.booking_id = i.data->>'booking_id'
-  where i.type = 'booking.created'
-    and not exists (select 1 from claimed c2 where c2.event_id = i.event_id)
-    and b.event_id is distinct from i.event_id
-),
-fresh as (
-  insert into pulse.event_ids (event_id)
-  select event_id from incoming where event_id not in (select event_id from conflicts)
-  on conflict do nothing
-  returning event_id
-),
-stored as (
-  insert into pulse.events (event_id, type, occurred_at, data)
-  select i.event_id, i.type, i.occurred_at, i.data
-  from incoming i join fresh using (event_id)
-  order by i.ord
-  returning event_id, xact_id::text::bigint as xact_id, seq
-)
-select event_id, xact_id, seq, false as booking_taken, null::uuid as taken_by from stored
-union all
--- taken_by is NULL when a concurrent request claimed the booking_id first.
-select event_id, null, null, true, holder from conflicts;
+-- Appends events through the write contract, pulse.append_events: their log
+-- positions, or the event that already holds a booking_id they would create.
+select event_id, xact_id, seq, booking_taken, taken_by
+from pulse.append_events(%(event_ids)s::uuid[], %(types)s::text[], %(occurred_ats)s::timestamptz[], %(datas)s::jsonb[]);
 
 -- name: quarantine
 -- Keeps rejected input with its reasons.
@@ -103,7 +64,7 @@ where projection = %(projection)s;
 
 -- name: notify_projection
 -- Wakes the live stream once per committed batch: a hint, never data.
-select pg_notify('pulse_projections_v1', %(projection)s);
+select pg_notify(%(channel)s, %(projection)s);
 
 -- name: record_projection_error
 -- Remembers why a projection's last batch failed, for GET /v1/status; when the
@@ -118,34 +79,16 @@ set last_error = %(error)s,
       limit 1) end
 where projection = %(projection)s;
 
--- name: bookings_hourly_changed
--- Hourly rows changed by batches after the given one, newest buckets first.
--- The bucket filter lets the view read only those hours, through the primary key.
-select h.*
-from analytics.bookings_hourly h
-where h.bucket = any(array(select distinct bucket from pulse_bookings.hourly
-                           where changed_in_batch > %(after_batch)s))
-  and (h.bucket, h.destination, h.booking_type, h.channel, h.currency) in (
-    select bucket, destination, booking_type, channel, currency
-    from pulse_bookings.hourly
-    where changed_in_batch > %(after_batch)s)
-order by h.bucket desc, h.destination, h.booking_type, h.channel, h.currency
-limit %(limit)s;
-
--- name: bookings_hourly_recent
--- Hourly rows of the last hours, newest first: what a new stream client sees first.
-select *
-from analytics.bookings_hourly
-where bucket >= date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00') - make_interval(hours => %(hours)s)
-order by bucket desc, destination, booking_type, channel, currency
-limit %(limit)s;
-
 -- name: checkpoint
 -- One projection's checkpoint.
 select xact_id::text::bigint as xact_id, seq, batch_no, events_projected, updated_at,
        version, generation, last_error, last_error_at, last_error_event_id
 from pulse.projection_checkpoints
 where projection = %(projection)s;
+
+-- name: timescaledb_version
+-- The TimescaleDB version, when pulse.events is a hypertable.
+select extversion from pg_extension where extname = 'timescaledb';
 
 -- name: projection_lag
 -- Events after a projection's checkpoint: those it has yet to apply.
@@ -170,6 +113,10 @@ select max(dropped_before) as dropped_before from pulse.retention_runs;
 insert into pulse.projection_checkpoints (projection, version, batch_no)
 select %(rebuild)s, %(version)s, coalesce((select batch_no from pulse.projection_checkpoints
                                            where projection = %(projection)s), 0);
+
+-- name: forget_checkpoint
+-- Removes a checkpoint: a rebuild that starts over from the beginning of the log.
+delete from pulse.projection_checkpoints where projection = %(projection)s;
 
 -- name: lock_live_checkpoint
 -- Waits for the live worker's batch in flight, then holds it off until the swap commits.

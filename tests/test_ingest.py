@@ -12,10 +12,10 @@ from starlette.testclient import TestClient
 
 from app import ingest
 from app.api import create_app
-from app.settings import Settings
-from tests.conftest import wait_for
-from tests.events import REQUIRED_DATA, booking, make_event
-from tests.pipeline import append
+from core.settings import Settings
+from tests.support.events import REQUIRED_DATA, booking, make_event
+from tests.support.pipeline import append
+from tests.support.processes import wait_for
 
 
 def post(client: TestClient, body: Any, content_type: str = "application/json") -> Any:

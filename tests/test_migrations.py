@@ -1,57 +1,140 @@
-"""Migrations: up, down and up again give the same catalog; the analyst contract is documented."""
+"""Migrations: frozen SQL per revision, head equal to the files of sql/, up and down again."""
 
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
+from psycopg import sql
 
-from tests.conftest import alembic_config
-
-CATALOG = """
-with our_schemas as (
-  select nspname from pg_namespace where nspname in ('pulse', 'analytics') or nspname like 'pulse\\_%%'
-)
-select 'column' as kind, table_schema || '.' || table_name || '.' || column_name || ' ' || data_type as name
-from information_schema.columns where table_schema in (select * from our_schemas)
-union all
-select 'index', schemaname || '.' || indexname || ' ' || indexdef from pg_indexes
-where schemaname in (select * from our_schemas)
-union all
-select 'trigger', event_object_schema || '.' || trigger_name || ' ' || action_timing || ' ' || event_manipulation
-from information_schema.triggers where trigger_schema in (select * from our_schemas)
-union all
-select 'view', schemaname || '.' || viewname || ' ' || definition from pg_views
-where schemaname in (select * from our_schemas)
-union all
-select 'function', n.nspname || '.' || p.proname || ' ' || md5(p.prosrc) from pg_proc p
-join pg_namespace n on n.oid = p.pronamespace where n.nspname in (select * from our_schemas)
-union all
-select 'hypertable', hypertable_schema || '.' || hypertable_name from timescaledb_information.hypertables
-order by 1, 2
-"""
+import projections
+from core.migrate import alembic_config
+from core.settings import Settings
+from projections import Projection, create_current_schema
+from tests.support.databases import catalog, our_schemas, url_for
+from tests.support.events import make_event
+from tests.support.pipeline import append, drain
 
 
-def catalog(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
-    return [(row[0], row[1]) for row in conn.execute(CATALOG).fetchall()]
-
-
-def schemas(conn: psycopg.Connection[Any]) -> set[str]:
-    rows = conn.execute(
-        "select nspname from pg_namespace where nspname in ('pulse', 'analytics') or nspname like 'pulse\\_%'"
-    ).fetchall()
-    return {row[0] for row in rows}
+@pytest.fixture
+def empty_database(postgresql: psycopg.Connection[Any]) -> Iterator[str]:
+    """A database with nothing in it, on the test cluster."""
+    info = postgresql.info
+    name = f"empty_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url_for(info.host, info.port, info.user, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        try:
+            yield url_for(info.host, info.port, info.user, name)
+        finally:
+            admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
 def test_up_down_up_gives_the_same_schema(database_url: str, db: psycopg.Connection[Any]) -> None:
     migrated = catalog(db)
-    assert ("hypertable", "pulse.events") in migrated
+    assert ("hypertable", "pulse.events occurred_at 7 days") in migrated
 
     command.downgrade(alembic_config(database_url), "base")
-    assert schemas(db) == set()
+    assert our_schemas(db) == set()
     assert db.execute("select count(*) from alembic_version").fetchone() == (0,)
 
     command.upgrade(alembic_config(database_url), "head")
     assert catalog(db) == migrated
+
+
+def test_head_is_the_schema_the_files_of_sql_describe(db: psycopg.Connection[Any], empty_database: str) -> None:
+    """sql/ is the one source of schema truth: a change there without a revision that applies it fails here."""
+    with psycopg.connect(empty_database, autocommit=True) as fresh:
+        create_current_schema(fresh)
+        built = catalog(fresh)
+    migrated = catalog(db)
+    assert [row for row in built if row not in migrated] == [], "in sql/ but not in the migrated database"
+    assert [row for row in migrated if row not in built] == [], "in the migrated database but not in sql/"
+
+
+def throwaway_revision(versions: Path, sql_dir: Path, down_revision: str) -> Projection:
+    """A later revision, as a contributor would write it, that adds a projection and a view."""
+    sql_dir.mkdir()
+    (sql_dir / "tables.sql").write_text("create table daily (day date primary key, events bigint not null);\n")
+    (sql_dir / "batch.sql").write_text(
+        "-- name: count_events\n"
+        "insert into daily as d (day, events)\n"
+        "select e.occurred_at::date, count(*) from pulse.events e\n"
+        "where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)\n"
+        "  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)\n"
+        "  and e.type = any(%(event_types)s::text[])\n"
+        "group by 1 on conflict (day) do update set events = d.events + excluded.events;\n"
+    )
+    (versions / "9001_throwaway.py").write_text(
+        f'''"""A throwaway projection.
+
+Revision ID: 9001
+Revises: {down_revision}
+"""
+
+from migrations.apply import apply_frozen
+
+revision = "9001"
+down_revision = "{down_revision}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    apply_frozen(__file__, "upgrade")
+
+
+def downgrade() -> None:
+    apply_frozen(__file__, "downgrade")
+'''
+    )
+    (versions / "9001_throwaway.sql").write_text(
+        "create schema pulse_throwaway;\n"
+        "set local search_path to pulse_throwaway, public;\n"
+        + (sql_dir / "tables.sql").read_text()
+        + "set local search_path to default;\n"
+        "create view analytics.throwaway_daily as select * from pulse_throwaway.daily;\n"
+    )
+    (versions / "9001_throwaway.down.sql").write_text(
+        "drop view analytics.throwaway_daily;\ndrop schema pulse_throwaway cascade;\n"
+    )
+    return Projection(name="throwaway", version=1, event_types=("search.performed",), sql_dir=sql_dir)
+
+
+def test_a_later_revision_adding_a_projection_changes_no_earlier_one(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = alembic_config(empty_database)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    throwaway = throwaway_revision(versions, tmp_path / "throwaway", head)
+    # Declared as any new projection is: an earlier revision that read the registry would create it too early.
+    monkeypatch.setattr(projections, "ALL_PROJECTIONS", (*projections.ALL_PROJECTIONS, throwaway))
+    config.set_main_option("version_locations", os.pathsep.join((str(files("migrations") / "versions"), str(versions))))
+
+    command.upgrade(config, "9001")
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        first = catalog(conn)
+        assert any(kind == "view" and text.startswith("analytics.throwaway_daily ") for kind, text in first)
+        command.downgrade(config, "base")
+        assert our_schemas(conn) == set()
+        command.upgrade(config, "9001")
+        assert catalog(conn) == first
+
+        # Declared and migrated, it runs like any projection.
+        asyncio.run(append(empty_database, [make_event("search.performed", datetime(2026, 3, 29, 10, tzinfo=UTC))]))
+        settings = Settings(database_url=empty_database, use_local_cluster=False)
+        asyncio.run(drain(settings, batch_size=10, projections=(throwaway,)))
+        assert conn.execute("select * from analytics.throwaway_daily").fetchall() == [(date(2026, 3, 29), 1)]
 
 
 # Tables analysts may read and change; everything else in analytics is a view.

@@ -5,11 +5,11 @@ from typing import Any
 
 import psycopg
 
-from app.settings import Settings
-from tests.conftest import url_for
-from tests.events import booking
-from tests.pipeline import append, drain
-from tests.test_projection import recompute, rollup
+from core.settings import Settings
+from tests.support.databases import url_for
+from tests.support.events import booking
+from tests.support.pipeline import append, drain
+from tests.support.views import recompute, rollup
 
 
 def test_events_is_a_plain_table_and_the_projection_works(plain_postgresql: psycopg.Connection[Any]) -> None:

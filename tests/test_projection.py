@@ -8,37 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from app.settings import Settings
-from app.sql import query
+from core.settings import Settings
+from core.sql import query
 from projections.verify import verify
-from tests.conftest import pulse_process, wait_for
-from tests.events import booking, make_event, mixed_history
-from tests.model import Model
-from tests.pipeline import append, drain
-from tests.test_analytics import check_views, use_business_settings
-
-Row = tuple[datetime, str, str, str, int, Decimal]
-
-RECOMPUTE = """
-select date_bin('1 hour', occurred_at, timestamptz '2000-01-01 00:00:00+00'), data->>'destination',
-       data->>'booking_type', data->>'currency', count(*), sum((data->>'total_amount')::numeric)
-from pulse.events where type = 'booking.created'
-group by 1, 2, 3, 4 order by 1, 2, 3, 4
-"""
-ROLLUP = """
-select bucket, destination, booking_type, currency, sum(bookings)::bigint, sum(gross_revenue)
-from analytics.bookings_hourly where bookings > 0 group by 1, 2, 3, 4 order by 1, 2, 3, 4
-"""
-
-
-def rollup(db: psycopg.Connection[Any]) -> list[Row]:
-    return [tuple(row) for row in db.execute(ROLLUP).fetchall()]
-
-
-def recompute(db: psycopg.Connection[Any]) -> list[Row]:
-    return [tuple(row) for row in db.execute(RECOMPUTE).fetchall()]
+from tests.support.events import booking, make_event, mixed_history
+from tests.support.model import Model
+from tests.support.pipeline import append, append_in, drain
+from tests.support.processes import pulse_process, wait_for
+from tests.support.views import check_views, rollup, use_business_settings
 
 
 def test_rollup_counts_bookings_per_hour_destination_type_and_currency(
@@ -64,20 +42,6 @@ def test_rollup_counts_bookings_per_hour_destination_type_and_currency(
     ]
     avg = db.execute("select avg_booking_value from analytics.bookings_hourly where bookings = 2").fetchone()
     assert avg == (Decimal("75.08"),)
-
-
-def append_in(conn: psycopg.Connection[Any], event: dict[str, Any]) -> tuple[int, int]:
-    row = conn.execute(
-        query("append_events"),
-        {
-            "event_ids": [event["event_id"]],
-            "types": [event["type"]],
-            "occurred_ats": [event["occurred_at"]],
-            "datas": [Jsonb(event["data"])],
-        },
-    ).fetchone()
-    assert row is not None
-    return row[1], row[2]
 
 
 def warm_up_chunk(database_url: str) -> None:

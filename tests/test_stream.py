@@ -8,8 +8,9 @@ from typing import Any
 import httpx2
 import psycopg
 
-from tests.conftest import running_server
-from tests.events import booking
+from tests.support.events import booking
+from tests.support.pipeline import append_in
+from tests.support.processes import running_server
 
 
 def sse_messages(lines: Iterator[str], patience: float = 20.0) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -77,14 +78,9 @@ def test_the_stream_catches_up_on_batches_it_was_not_told_about(server: str, dat
 
 
 def append_from_elsewhere(database_url: str, event: dict[str, Any]) -> None:
-    """Writes a booking.created as a writer other than the API would: claims its ids, inserts."""
+    """Appends an event as a writer other than the API would: through the write contract, unseen by the server."""
     with psycopg.connect(database_url) as conn:
-        conn.execute("insert into pulse.event_ids values (%s)", (event["event_id"],))
-        conn.execute("insert into pulse.booking_ids values (%s, %s)", (event["data"]["booking_id"], event["event_id"]))
-        conn.execute(
-            "insert into pulse.events (event_id, type, occurred_at, data) values (%s, %s, %s, %s::jsonb)",
-            (event["event_id"], event["type"], event["occurred_at"], json.dumps(event["data"])),
-        )
+        append_in(conn, event)
 
 
 def test_the_stream_survives_losing_its_listen_connection(server: str, database_url: str) -> None:

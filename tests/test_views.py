@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from app.settings import Settings
-from tests.events import booking, make_event
-from tests.model import business_day_start
-from tests.pipeline import append, drain
+from core.settings import Settings
+from tests.support.events import booking, make_event
+from tests.support.model import business_day_start
+from tests.support.pipeline import append, drain
 
 ZONE = "America/New_York"
 

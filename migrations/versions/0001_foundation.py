@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-25
 """
 
-from migrations.apply import apply_files, apply_sql
+from migrations.apply import apply_frozen
 
 revision = "0001"
 down_revision = None
@@ -14,23 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    apply_files(
-        [
-            "schemas/extensions.sql",
-            "schemas/pulse.sql",
-            "schemas/analytics.sql",
-            "tables/events.sql",
-            "tables/event_ids.sql",
-            "tables/quarantine.sql",
-            "tables/projection_checkpoints.sql",
-            "history/0001/bookings_hourly_rollup.sql",
-            "functions/refuse_event_changes.sql",
-            "triggers/events_append_only.sql",
-            "history/0001/analytics.bookings_hourly.sql",
-        ]
-    )
+    apply_frozen(__file__, "upgrade")
 
 
 def downgrade() -> None:
-    # Extensions stay: they are database-wide and may serve others.
-    apply_sql("drop schema analytics cascade; drop schema pulse cascade;")
+    apply_frozen(__file__, "downgrade")

@@ -20,7 +20,7 @@ select e.data->>'booking_id',
 from pulse.events e
 where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
   and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type in ('booking.created', 'booking.modified', 'booking.cancelled', 'payment.captured')
+  and e.type = any(%(event_types)s::text[])
   -- The creation that holds the booking_id; a second one stored before 0002 does not count.
   and (e.type <> 'booking.created'
        or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id);
@@ -120,7 +120,7 @@ with batch as (
   from pulse.events e
   where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
     and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type in ('booking.created', 'booking.modified', 'booking.cancelled', 'payment.captured')
+    and e.type = any(%(event_types)s::text[])
 ),
 
 touched as (
@@ -312,7 +312,7 @@ with batch as (
   from pulse.events e
   where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
     and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type in ('booking.created', 'booking.modified', 'booking.cancelled', 'payment.captured')
+    and e.type = any(%(event_types)s::text[])
 ),
 
 per_currency as (

@@ -13,7 +13,7 @@ select date_bin('1 hour', e.occurred_at, timestamptz '2000-01-01 00:00:00+00'),
 from pulse.events e
 where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
   and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type in ('search.performed', 'checkout.started', 'booking.created')
+  and e.type = any(%(event_types)s::text[])
   -- Only the creation that holds its booking_id counts (see pulse.booking_ids).
   and (e.type <> 'booking.created'
        or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id)

@@ -22,7 +22,7 @@ select e.data->>'customer_id',
 from pulse.events e
 where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
   and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type in ('customer.registered', 'search.performed', 'checkout.started', 'booking.created')
+  and e.type = any(%(event_types)s::text[])
   and e.data->>'customer_id' is not null
   -- Only the creation that holds its booking_id counts (see pulse.booking_ids).
   and (e.type <> 'booking.created'

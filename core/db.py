@@ -11,7 +11,9 @@ from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger("pulse.db")
 
-# Versioned: a deploy that changes what the payload means changes the name.
+# The one channel: projections NOTIFY it once per batch (payload: the checkpoint
+# name), listeners wake on it. Versioned: a deploy that changes what the payload
+# means changes the name.
 PROJECTIONS_CHANNEL = "pulse_projections_v1"
 # Lets operators (and tests) find the listening connection in pg_stat_activity.
 LISTENER_APPLICATION_NAME = "pulse-listener"

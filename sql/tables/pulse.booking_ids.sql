@@ -7,8 +7,3 @@ create table pulse.booking_ids (
 );
 comment on table pulse.booking_ids is 'booking_id of every accepted booking.created, and the event that created it. Projections count a booking.created only if it is the one recorded here: a writer other than the API must claim the booking_id here in the same transaction.';
 
-insert into pulse.booking_ids (booking_id, event_id)
-select distinct on (data->>'booking_id') data->>'booking_id', event_id
-from pulse.events
-where type = 'booking.created'
-order by data->>'booking_id', xact_id, seq;

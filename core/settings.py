@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.currencies import ISO_4217
+from core.currencies import ISO_4217
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DB_PORT = 54329

@@ -6,22 +6,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-REQUIRED_DATA = {
-    "booking.created": {
-        "booking_id": "b-1",
-        "customer_id": "c-1",
-        "destination": "Lisbon",
-        "booking_type": "flight",
-        "total_amount": "120.50",
-        "currency": "EUR",
-    },
-    "booking.modified": {"booking_id": "b-1", "total_amount": "130.00", "currency": "EUR"},
-    "booking.cancelled": {"booking_id": "b-1"},
-    "payment.captured": {"booking_id": "b-1", "amount": "120.50", "currency": "EUR"},
-    "customer.registered": {"customer_id": "c-1"},
-    "search.performed": {"session_id": "s-1", "destination": "Lisbon"},
-    "checkout.started": {"session_id": "s-1", "destination": "Lisbon", "booking_type": "flight"},
-}
+from core.events import EVENT_MODELS, data_model, type_name
+
+# A valid data object per event type: the example each registered type carries.
+REQUIRED_DATA: dict[str, dict[str, Any]] = {type_name(model): data_model(model).example for model in EVENT_MODELS}
 
 
 def make_event(kind: str = "booking.created", occurred_at: datetime | None = None, **data: Any) -> dict[str, Any]:

@@ -1,13 +1,17 @@
 """The event types Booking Pulse accepts, their validation and their JSON Schema.
 
-One pydantic model per type is the single source of truth: ingest validates
-with it and GET /v1/schema serves the JSON Schema generated from it.
+EVENT_MODELS is the registry: one pydantic model per type, with a data model
+that documents its fields and carries an example. Ingest validates with it,
+GET /v1/schema serves the JSON Schema generated from it, docs/events.md lists
+it, and each projection names the types it reads from EVENT_TYPES.
 """
 
+import functools
+import operator
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 from uuid import UUID
 
 from pydantic import (
@@ -22,7 +26,7 @@ from pydantic import (
     ValidationError,
 )
 
-from app.currencies import ISO_4217
+from core.currencies import ISO_4217
 
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -79,9 +83,21 @@ EventId = Annotated[UUID, BeforeValidator(_uuid_string)]
 class _Data(BaseModel):
     # Senders may add fields of their own; they are stored with the event.
     model_config = ConfigDict(extra="allow")
+    # A valid data object of this type, for documentation and tests.
+    example: ClassVar[dict[str, Any]]
 
 
 class BookingCreatedData(_Data):
+    """A booking was made: it counts once, in the hour it was created."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "booking_id": "b-1",
+        "customer_id": "c-1",
+        "destination": "Lisbon",
+        "booking_type": "flight",
+        "total_amount": "120.50",
+        "currency": "EUR",
+    }
     booking_id: Identifier
     customer_id: Identifier
     destination: Identifier
@@ -93,35 +109,53 @@ class BookingCreatedData(_Data):
 
 
 class BookingModifiedData(_Data):
+    """A booking's total changed: revenue moves by the difference."""
+
+    example: ClassVar[dict[str, Any]] = {"booking_id": "b-1", "total_amount": "130.00", "currency": "EUR"}
     booking_id: Identifier
     total_amount: Amount
     currency: Currency
 
 
 class BookingCancelledData(_Data):
+    """A booking was cancelled: the first cancellation counts, with its refund."""
+
+    example: ClassVar[dict[str, Any]] = {"booking_id": "b-1"}
     booking_id: Identifier
     refund_amount: Amount | None = Field(default=None, description="Defaults to the booking's current total.")
 
 
 class PaymentCapturedData(_Data):
+    """Money was taken for a booking."""
+
+    example: ClassVar[dict[str, Any]] = {"booking_id": "b-1", "amount": "120.50", "currency": "EUR"}
     booking_id: Identifier
     amount: Amount
     currency: Currency
 
 
 class CustomerRegisteredData(_Data):
+    """A customer signed up."""
+
+    example: ClassVar[dict[str, Any]] = {"customer_id": "c-1"}
     customer_id: Identifier
     country: Identifier | None = None
     channel: Identifier | None = None
 
 
 class SearchPerformedData(_Data):
+    """Someone searched for a destination: the top of the conversion funnel."""
+
+    example: ClassVar[dict[str, Any]] = {"session_id": "s-1", "destination": "Lisbon"}
     session_id: Identifier
     destination: Identifier
     customer_id: Identifier | None = None
 
 
 class CheckoutStartedData(_Data):
+    """Someone started paying: the middle of the conversion funnel."""
+
+    example: ClassVar[dict[str, Any]] = {"session_id": "s-1", "destination": "Lisbon", "booking_type": "flight"}
     session_id: Identifier
     destination: Identifier
     booking_type: Identifier
@@ -169,27 +203,36 @@ class CheckoutStarted(_Event):
     data: CheckoutStartedData
 
 
-Event = Annotated[
-    BookingCreated
-    | BookingModified
-    | BookingCancelled
-    | PaymentCaptured
-    | CustomerRegistered
-    | SearchPerformed
-    | CheckoutStarted,
-    Field(discriminator="type"),
-]
-EVENT_TYPES = (
-    "booking.created",
-    "booking.modified",
-    "booking.cancelled",
-    "payment.captured",
-    "customer.registered",
-    "search.performed",
-    "checkout.started",
+# The registry: every event type Booking Pulse accepts. Validation, GET
+# /v1/schema, docs/events.md and the projections' lists of types derive from it.
+EVENT_MODELS: tuple[type[_Event], ...] = (
+    BookingCreated,
+    BookingModified,
+    BookingCancelled,
+    PaymentCaptured,
+    CustomerRegistered,
+    SearchPerformed,
+    CheckoutStarted,
 )
 
-_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+def type_name(model: type[_Event]) -> str:
+    """The `type` an event model accepts, from its Literal annotation."""
+    (name,) = get_args(model.model_fields["type"].annotation)
+    return str(name)
+
+
+def data_model(model: type[_Event]) -> type[_Data]:
+    data: type[_Data] = model.model_fields["data"].annotation  # type: ignore[assignment]
+    return data
+
+
+EVENT_TYPES: tuple[str, ...] = tuple(type_name(model) for model in EVENT_MODELS)
+EVENT_MODEL_BY_TYPE: dict[str, type[_Event]] = dict(zip(EVENT_TYPES, EVENT_MODELS, strict=True))
+
+# The union of the registered models, told apart by `type`.
+_event_union: Any = Annotated[functools.reduce(operator.or_, EVENT_MODELS), Field(discriminator="type")]
+_event_adapter: TypeAdapter[Any] = TypeAdapter(_event_union)
 
 
 class _UnknownTypeEvent(_Event):
@@ -273,3 +316,15 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Booking Pulse event"
     return schema
+
+
+def events_markdown() -> str:
+    """The table of event types in docs/events.md, generated from the registry."""
+    lines = ["| type | what it says | required in `data` | optional in `data` |", "| --- | --- | --- | --- |"]
+    for model in EVENT_MODELS:
+        data = data_model(model)
+        fields = data.model_fields
+        required = ", ".join(f"`{name}`" for name, info in fields.items() if info.is_required())
+        optional = ", ".join(f"`{name}`" for name, info in fields.items() if not info.is_required()) or "—"
+        lines.append(f"| `{type_name(model)}` | {(data.__doc__ or '').strip()} | {required} | {optional} |")
+    return "\n".join(lines) + "\n"
