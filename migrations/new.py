@@ -31,7 +31,7 @@ def frozen(path: Path) -> tuple[str, str]:
             f"-- {relative}/tables.sql, in schema {schema}\ncreate schema {schema};\n"
             f"set local search_path to {schema}, public;\n{tables}\nset local search_path to default;\n"
         )
-        return upgrade, f"drop schema {schema}, {schema}_rebuild cascade;\n"
+        return upgrade, f"drop schema if exists {schema}, {schema}_rebuild cascade;\n"
     kind = relative.parts[0]
     name = path.name.removesuffix(".sql")
     upgrade = f"-- {relative}\n{path.read_text(encoding='utf-8').strip()}\n"

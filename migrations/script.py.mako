@@ -7,8 +7,8 @@ Create Date: ${create_date}
 
 from migrations.apply import apply_frozen
 
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
+revision = "${up_revision}"
+down_revision = ${'"%s"' % down_revision if down_revision else None}
 branch_labels = None
 depends_on = None
 
