@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Booking Pulse needs from the system, idempotently:
-# PostgreSQL 15 server, hll and tdigest extensions, and TimescaleDB (Apache
-# edition) built from Debian trixie's source package, since bookworm has none.
+# PostgreSQL 15 server, hll and tdigest extensions, TimescaleDB (Apache
+# edition) built from Debian trixie's source package, since bookworm has none,
+# and for the tests Chromium with its driver and MariaDB (a real legacy MySQL).
+# Packages come from the machine's own apt sources, so local mirrors and
+# proxies keep working; no mirror is named here.
 # Run as root (or with sudo available). Prints one line per step.
 set -euo pipefail
 
@@ -14,7 +17,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 
 need=()
 for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-hll \
-           postgresql-$PG_MAJOR-tdigest cmake build-essential dpkg-dev libssl-dev libkrb5-dev; do
+           postgresql-$PG_MAJOR-tdigest cmake build-essential dpkg-dev libssl-dev libkrb5-dev \
+           chromium chromium-driver mariadb-server; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -28,10 +32,20 @@ if [ -f "$PG_LIB/lib/timescaledb.so" ] || ls "$PG_LIB"/lib/timescaledb-*.so >/de
   exit 0
 fi
 
+# The Debian archive this machine installs from: the configured source of its
+# own release's main component, whatever mirror or proxy that is.
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Created-By: Packages' 2>/dev/null \
+         | awk -v release="$codename" '$2 == release && $3 == "main" { print $1; exit }')
+if [ -z "$mirror" ]; then
+  echo "setup: no apt source for Debian $codename main found; Booking Pulse will run on plain PostgreSQL"
+  exit 0
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial"
-echo "deb-src http://deb.debian.org/debian trixie main" > "$work/sources.list"
+echo "deb-src ${mirror%/} trixie main" > "$work/sources.list"
 apt_private=(-o "APT::Sandbox::User=root" -o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=-"
              -o "Dir::State::Lists=$work/lists" -o "APT::Get::List-Cleanup=0")
 echo "setup: fetching timescaledb source (trixie)"
