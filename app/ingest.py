@@ -12,7 +12,7 @@ import simplejson
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from core.events import Reason, ValidEvent, validate_event
+from core.events import Reason, ValidEvent, storable_text, validate_event
 from core.log import LogPosition
 from core.sql import query
 
@@ -43,7 +43,7 @@ class Item:
     def result(self, index: int) -> dict[str, Any]:
         answer: dict[str, Any] = {"index": index, "status": self.status}
         if isinstance(self.parsed, dict) and isinstance(self.parsed.get("event_id"), str):
-            answer["event_id"] = self.parsed["event_id"]
+            answer["event_id"] = storable_text(self.parsed["event_id"])
         if self.position is not None:
             answer["position"] = str(self.position)
         if self.reasons:

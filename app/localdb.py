@@ -1,9 +1,13 @@
 """The local PostgreSQL cluster under .pulse/ that `make run` uses.
 
 PostgreSQL refuses to run as root, so as root the cluster belongs to the
-`postgres` system user and its commands run as that user.
+`postgres` system user and its commands run as that user. When that user
+cannot reach the checkout (a clone under /root, or in a `mktemp -d`
+directory), the cluster lives in /var/lib/booking-pulse/ instead, in a folder
+named after the checkout, and .pulse/DATA_LOCATION says where.
 """
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -13,6 +17,8 @@ from pathlib import Path
 from core.settings import LOCAL_DB_NAME, LOCAL_DB_PORT, LOCAL_DB_USER
 
 CLUSTER_OWNER = "postgres"
+# Where the cluster lives when its owner cannot reach the checkout.
+SHARED_HOMES = Path("/var/lib/booking-pulse")
 
 
 class LocalDbError(Exception):
@@ -51,9 +57,34 @@ def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[st
     return subprocess.run(_as_owner(command), text=True, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
 
 
+def _owner_can_use(path: Path) -> bool:
+    return _run(["test", "-w", str(path)]).returncode == 0
+
+
+def usable_home(home: Path) -> Path:
+    """home, or when the cluster's owner cannot reach it, a folder of its own under SHARED_HOMES."""
+    home = home.resolve()
+    if os.geteuid() != 0:
+        return home
+    home.mkdir(parents=True, exist_ok=True)
+    owner = pwd.getpwnam(CLUSTER_OWNER)
+    os.chown(home, owner.pw_uid, owner.pw_gid)
+    if _owner_can_use(home):
+        return home
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:10]
+    shared = SHARED_HOMES / f"{home.parent.name}-{digest}"
+    shared.mkdir(parents=True, exist_ok=True)
+    os.chmod(SHARED_HOMES, 0o755)
+    os.chown(shared, owner.pw_uid, owner.pw_gid)
+    (home / "DATA_LOCATION").write_text(
+        f"User {CLUSTER_OWNER} cannot reach this checkout, so the local database lives in {shared}\n"
+    )
+    return shared
+
+
 class LocalCluster:
     def __init__(self, home: Path) -> None:
-        self.home = home.resolve()
+        self.home = usable_home(home)
         self.data_dir = self.home / "pgdata"
         self.socket_dir = self.home / "run"
         self.log_file = self.home / "postgres.log"
@@ -66,11 +97,9 @@ class LocalCluster:
             owner = pwd.getpwnam(CLUSTER_OWNER)
             for path in (self.home, self.socket_dir):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
-            probe = _run(["test", "-w", str(self.home)])
-            if probe.returncode != 0:
+            if not _owner_can_use(self.home):
                 raise LocalDbError(
-                    f"user {CLUSTER_OWNER} cannot reach {self.home}; "
-                    "set PULSE_HOME to a directory it can reach (for example under /var/tmp)"
+                    f"user {CLUSTER_OWNER} cannot reach {self.home}; set PULSE_HOME to a directory it can reach"
                 )
 
     def initialized(self) -> bool:

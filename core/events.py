@@ -24,6 +24,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    field_validator,
 )
 
 from core.currencies import ISO_4217
@@ -242,9 +243,27 @@ class _UnknownTypeEvent(_Event):
     data: dict[str, Any]
 
 
+def storable_text(text: str) -> str:
+    """text with NUL characters and lone surrogates written out as escapes (\\u0000, \\ud800).
+
+    Reasons name fields and quote input, and both may hold such characters,
+    which neither jsonb nor UTF-8 can carry.
+    """
+    if "\x00" not in text and not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text).replace("\x00", "\\u0000")
+
+
 class Reason(BaseModel):
+    """Why an event is not accepted: the field concerned (a dotted path, "" for the whole event) and what is wrong."""
+
     field: str
     message: str
+
+    @field_validator("field", "message")
+    @classmethod
+    def _storable(cls, text: str) -> str:
+        return storable_text(text)
 
 
 class ValidEvent(BaseModel):

@@ -333,6 +333,39 @@ def test_text_jsonb_cannot_hold_is_rejected_and_quarantined(
     assert len(quarantined(db)) == 1 and len(stored_ids(db)) == 1
 
 
+def with_odd_text(where: str, text: str) -> dict[str, Any]:
+    event = booking()
+    if where == "data key":
+        event["data"][f"note{text}"] = 1
+    elif where == "nested key":
+        event["data"]["extra"] = {"deeper": [{text: "value"}]}
+    elif where == "envelope key":
+        event[text] = 1
+    elif where == "event_id":
+        event["event_id"] = text
+    else:
+        event["type"] = text
+    return event
+
+
+@pytest.mark.parametrize("where", ["data key", "nested key", "envelope key", "event_id", "type"])
+@pytest.mark.parametrize("text", ["nul\u0000byte", "lone \ud800 surrogate", "\udfff"])
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_odd_text_anywhere_is_a_reason_not_a_500_and_the_good_events_are_stored(
+    where: str, text: str, content_type: str, client: TestClient, db: psycopg.Connection[Any]
+) -> None:
+    events = [with_odd_text(where, text), booking()]
+    body = (
+        "\n".join(json.dumps(event) for event in events) if content_type != "application/json" else json.dumps(events)
+    )
+    response = client.post("/v1/events", content=body.encode(), headers={"Content-Type": content_type})
+    assert response.status_code == 207, response.text
+    results = response.json()["results"]
+    assert results[0]["status"] == "rejected" and results[0]["errors"], results[0]
+    assert results[1]["status"] == "accepted"
+    assert len(quarantined(db)) == 1 and stored_ids(db) == [events[1]["event_id"]]
+
+
 def test_ndjson_lines_end_only_at_newline(client: TestClient, db: psycopg.Connection[Any]) -> None:
     event = booking()
     event["data"]["note"] = "para\u2029graph\u2028line"
