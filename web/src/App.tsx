@@ -1,121 +1,52 @@
-import { useState } from 'react'
-import heroImg from './assets/hero.png'
-import reactLogo from './assets/react.svg'
-import viteLogo from './assets/vite.svg'
+import { AlertFeed } from './components/AlertFeed.tsx'
+import { BookingTypes } from './components/BookingTypes.tsx'
+import { ConnectionStatus } from './components/ConnectionStatus.tsx'
+import { FilterBar } from './components/FilterBar.tsx'
+import { ForecastChart } from './components/ForecastChart.tsx'
+import { Funnel } from './components/Funnel.tsx'
+import { HourlyChart } from './components/HourlyChart.tsx'
+import { KpiRow } from './components/KpiRow.tsx'
+import { TopDestinations } from './components/TopDestinations.tsx'
+import { useDimensions } from './hooks/useDimensions.ts'
+import { useForecast } from './hooks/useForecast.ts'
+import { useStream } from './hooks/useStream.ts'
+import { useUrlFilters } from './hooks/useUrlFilters.ts'
 import './App.css'
 
 function App() {
-  const [count, setCount] = useState(0)
+  const [filters, setFilters] = useUrlFilters()
+  const dimensions = useDimensions()
+  const stream = useStream({ filters })
+  const forecast = useForecast(filters)
+
+  const currency =
+    stream.kpis?.currency ?? stream.hourly?.currency ?? stream.topDestinations?.currency ?? stream.bookingTypes?.currency ?? null
+  const timezone = stream.kpis?.timezone ?? null
 
   return (
-    <>
-      <section id="center">
-        <div className="hero">
-          <img src={heroImg} className="base" width="170" height="179" alt="" />
-          <img src={reactLogo} className="framework" alt="React logo" />
-          <img src={viteLogo} className="vite" alt="Vite logo" />
+    <div className="app">
+      <header className="topbar">
+        <h1>
+          <span className="brand-mark" aria-hidden="true">
+            ⟋
+          </span>
+          Booking Pulse
+        </h1>
+        <FilterBar filters={filters} dimensions={dimensions} onChange={setFilters} />
+        <ConnectionStatus connection={stream.connection} lastPosition={stream.lastPosition} lastUpdate={stream.lastUpdate} />
+      </header>
+      <main>
+        <KpiRow kpis={stream.kpis} />
+        <div className="grid">
+          <HourlyChart hourly={stream.hourly} timezone={timezone} className="area-hourly" />
+          <ForecastChart state={forecast} className="area-forecast" />
+          <TopDestinations message={stream.topDestinations} className="area-top" />
+          <BookingTypes message={stream.bookingTypes} className="area-types" />
+          <Funnel message={stream.funnel} className="area-funnel" />
+          <AlertFeed alerts={stream.alerts} currency={currency} timezone={timezone} className="area-alerts" />
         </div>
-        <div>
-          <h1>Get started</h1>
-          <p>
-            Edit <code>src/App.tsx</code> and save to test <code>HMR</code>
-          </p>
-        </div>
-        <button
-          type="button"
-          className="counter"
-          onClick={() => setCount((count) => count + 1)}
-        >
-          Count is {count}
-        </button>
-      </section>
-
-      <div className="ticks"></div>
-
-      <section id="next-steps">
-        <div id="docs">
-          <svg className="icon" role="presentation" aria-hidden="true">
-            <use href="/icons.svg#documentation-icon"></use>
-          </svg>
-          <h2>Documentation</h2>
-          <p>Your questions, answered</p>
-          <ul>
-            <li>
-              <a href="https://vite.dev/" target="_blank">
-                <img className="logo" src={viteLogo} alt="" />
-                Explore Vite
-              </a>
-            </li>
-            <li>
-              <a href="https://react.dev/" target="_blank">
-                <img className="button-icon" src={reactLogo} alt="" />
-                Learn more
-              </a>
-            </li>
-          </ul>
-        </div>
-        <div id="social">
-          <svg className="icon" role="presentation" aria-hidden="true">
-            <use href="/icons.svg#social-icon"></use>
-          </svg>
-          <h2>Connect with us</h2>
-          <p>Join the Vite community</p>
-          <ul>
-            <li>
-              <a href="https://github.com/vitejs/vite" target="_blank">
-                <svg
-                  className="button-icon"
-                  role="presentation"
-                  aria-hidden="true"
-                >
-                  <use href="/icons.svg#github-icon"></use>
-                </svg>
-                GitHub
-              </a>
-            </li>
-            <li>
-              <a href="https://chat.vite.dev/" target="_blank">
-                <svg
-                  className="button-icon"
-                  role="presentation"
-                  aria-hidden="true"
-                >
-                  <use href="/icons.svg#discord-icon"></use>
-                </svg>
-                Discord
-              </a>
-            </li>
-            <li>
-              <a href="https://x.com/vite_js" target="_blank">
-                <svg
-                  className="button-icon"
-                  role="presentation"
-                  aria-hidden="true"
-                >
-                  <use href="/icons.svg#x-icon"></use>
-                </svg>
-                X.com
-              </a>
-            </li>
-            <li>
-              <a href="https://bsky.app/profile/vite.dev" target="_blank">
-                <svg
-                  className="button-icon"
-                  role="presentation"
-                  aria-hidden="true"
-                >
-                  <use href="/icons.svg#bluesky-icon"></use>
-                </svg>
-                Bluesky
-              </a>
-            </li>
-          </ul>
-        </div>
-      </section>
-
-      <div className="ticks"></div>
-      <section id="spacer"></section>
-    </>
+      </main>
+    </div>
   )
 }
 
