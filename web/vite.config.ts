@@ -2,6 +2,10 @@
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vite'
 
+// The API the dev server proxies /v1 to: `pulse demo` / `make run` by default;
+// PULSE_API=http://127.0.0.1:8010 for scripts/mock-server.mjs.
+const API = process.env.PULSE_API ?? 'http://127.0.0.1:8000'
+
 // Built into web/dist/: Starlette serves dist/index.html at `/` and
 // dist/assets/ at `/assets/`. `base: '/'` keeps asset URLs absolute so the
 // page also works if the server answers index.html for deeper paths.
@@ -18,12 +22,12 @@ export default defineConfig({
   server: {
     proxy: {
       // The Booking Pulse API (`pulse demo` / `make run`). SSE passes through.
-      '/v1': { target: 'http://127.0.0.1:8000', changeOrigin: false },
+      '/v1': { target: API, changeOrigin: false },
     },
   },
   preview: {
     proxy: {
-      '/v1': { target: 'http://127.0.0.1:8000', changeOrigin: false },
+      '/v1': { target: API, changeOrigin: false },
     },
   },
   test: {

@@ -11,6 +11,7 @@ import { useDimensions } from './hooks/useDimensions.ts'
 import { useForecast } from './hooks/useForecast.ts'
 import { useStream } from './hooks/useStream.ts'
 import { useUrlFilters } from './hooks/useUrlFilters.ts'
+import logo from './assets/pulse.svg'
 import './App.css'
 
 function App() {
@@ -27,9 +28,7 @@ function App() {
     <div className="app">
       <header className="topbar">
         <h1>
-          <span className="brand-mark" aria-hidden="true">
-            ⟋
-          </span>
+          <img className="brand-mark" src={logo} alt="" width={28} height={28} />
           Booking Pulse
         </h1>
         <FilterBar filters={filters} dimensions={dimensions} onChange={setFilters} />

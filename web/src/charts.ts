@@ -104,16 +104,18 @@ export function commonOptions(theme: ChartTheme) {
   }
 }
 
-export function legendStyle(theme: ChartTheme) {
-  return { labels: { color: theme.text, font: { size: theme.fontSize }, usePointStyle: true } }
+export function legendStyle(theme: ChartTheme, display = true) {
+  return { display, labels: { color: theme.text, font: { size: theme.fontSize }, usePointStyle: true } }
 }
 
 export function tooltipStyle(theme: ChartTheme) {
   return { titleFont: { size: theme.fontSize }, bodyFont: { size: theme.fontSize } }
 }
 
-export function axisStyle(theme: ChartTheme) {
+/** Axis colours; `display: false` hides the axis (an empty chart shows only its empty-state text). */
+export function axisStyle(theme: ChartTheme, display = true) {
   return {
+    display,
     ticks: { color: theme.muted, font: { size: theme.fontSize } },
     grid: { color: theme.grid },
     border: { color: theme.grid },

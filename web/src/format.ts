@@ -60,7 +60,7 @@ export function formatMoney(
 ): string {
   const n = parseDecimal(value)
   if (n === null) return NO_VALUE
-  const extra: Intl.NumberFormatOptions = compact ? { notation: 'compact', maximumFractionDigits: 1 } : {}
+  const extra: Intl.NumberFormatOptions = compact ? { notation: 'compact', minimumFractionDigits: 0, maximumFractionDigits: 1 } : {}
   if (currency && isCurrencyCode(currency)) {
     return numberFormat(locale, { style: 'currency', currency: currency.toUpperCase(), ...extra }).format(n)
   }
@@ -203,6 +203,15 @@ export function formatDay(day: string, locale?: string): string {
   return dateFormat(locale, { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' }).format(d)
 }
 
+/** A calendar day "2026-11-27" as "27 Nov": axis ticks. */
+export function formatDayShort(day: string, locale?: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
+  if (!m) return day
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
+  if (Number.isNaN(d.getTime())) return day
+  return dateFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(d)
+}
+
 /** "revenue_drop" → "revenue drop". */
 export function humanize(identifier: string): string {
   return identifier.replace(/_/g, ' ')
@@ -276,4 +285,10 @@ export function formatAlertValue(
 /** numerator / denominator, or null when the denominator is zero. */
 export function ratio(numerator: number, denominator: number): number | null {
   return denominator > 0 ? numerator / denominator : null
+}
+
+/** At most `max` characters, with an ellipsis: for chart labels (the tables show the whole text). */
+export function truncate(text: string, max: number): string {
+  const graphemes = Array.from(new Intl.Segmenter().segment(text), (s) => s.segment)
+  return graphemes.length <= max ? text : `${graphemes.slice(0, Math.max(1, max - 1)).join('')}…`
 }

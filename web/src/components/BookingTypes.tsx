@@ -17,6 +17,7 @@ export function BookingTypes({ message, className }: Props) {
   const rows = message?.rows ?? []
   const currency = message?.currency ?? null
   const total = rows.reduce((sum, r) => sum + r.bookings, 0)
+  const shown = total > 0
   const share = (bookings: number) => (total > 0 ? bookings / total : null)
 
   const data: ChartData<'doughnut', number[], string> = {
@@ -36,7 +37,7 @@ export function BookingTypes({ message, className }: Props) {
     ...commonOptions(theme),
     cutout: '55%',
     plugins: {
-      legend: { ...legendStyle(theme), position: 'right' },
+      legend: { ...legendStyle(theme, shown), position: 'right' },
       tooltip: {
         ...tooltipStyle(theme),
         callbacks: {

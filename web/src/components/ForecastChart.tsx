@@ -1,10 +1,10 @@
 import type { ChartData, ChartOptions } from 'chart.js'
 import { Line } from 'react-chartjs-2'
 import { axisStyle, commonOptions, legendStyle, OKABE_ITO, tooltipStyle, useChartTheme, withAlpha } from '../charts.ts'
-import { formatDay, formatDecimal } from '../format.ts'
+import { formatDay, formatDayShort, formatDecimal } from '../format.ts'
 import { forecastSeries } from '../forecast.ts'
 import type { ForecastState } from '../hooks/useForecast.ts'
-import { ChartBox, Panel } from './Panel.tsx'
+import { ChartBox, NO_DATA, Panel } from './Panel.tsx'
 
 interface Props {
   state: ForecastState
@@ -33,10 +33,11 @@ export function ForecastChart({ state, className }: Props) {
   const s = forecastSeries(forecast)
   const hasForecast = s.forecast.some((v) => v !== null)
   const hasActual = s.actual.some((v) => v !== null)
+  const shown = hasActual || hasForecast
 
   const band = OKABE_ITO.orange
   const data: ChartData<'line', (number | null)[], string> = {
-    labels: s.days.map((d) => formatDay(d)),
+    labels: s.days.map((d) => formatDayShort(d)),
     datasets: [
       // Each band is a low line (invisible) and a high line filled down to it.
       { label: `95% interval${LOW}`, data: s.lo95, borderWidth: 0, pointRadius: 0, fill: false },
@@ -84,13 +85,17 @@ export function ForecastChart({ state, className }: Props) {
     interaction: { mode: 'index', intersect: false },
     plugins: {
       legend: {
-        ...legendStyle(theme),
+        ...legendStyle(theme, shown),
         labels: { ...legendStyle(theme).labels, filter: (item) => !item.text.endsWith(LOW) },
       },
       tooltip: {
         ...tooltipStyle(theme),
         filter: (item) => item.parsed.y !== null && !(item.dataset.label ?? '').endsWith(LOW),
         callbacks: {
+          title: (items) => {
+            const day = s.days[items[0]?.dataIndex ?? -1]
+            return day === undefined ? '' : formatDay(day)
+          },
           label: (item) => {
             const i = item.dataIndex
             const label = item.dataset.label ?? ''
@@ -102,20 +107,24 @@ export function ForecastChart({ state, className }: Props) {
       },
     },
     scales: {
-      x: { ...axisStyle(theme), ticks: { ...axisStyle(theme).ticks, autoSkip: true, maxRotation: 0 } },
+      x: { ...axisStyle(theme, shown), ticks: { ...axisStyle(theme).ticks, autoSkip: true, maxRotation: 0, maxTicksLimit: 8 } },
       y: {
-        ...axisStyle(theme),
+        ...axisStyle(theme, shown),
         beginAtZero: true,
         title: { display: true, text: 'Bookings per day', color: theme.muted },
       },
     },
   }
 
-  const note = quietNote(state)
+  const note = forecast
+    ? [forecast.note, hasForecast ? null : 'No forecast points yet.'].filter((t) => t !== null).join(' ')
+    : quietNote(state)
+  const noteElement = note ? <span data-testid="forecast-note">{note}</span> : null
   const subtitle = forecast?.model ? `bookings per business day · model ${forecast.model}` : 'bookings per business day'
   return (
     <Panel title="Forecast" subtitle={subtitle} className={className}>
-      <ChartBox empty={!hasActual && !hasForecast ? (note ?? 'no data yet') : undefined}>
+      {/* Without anything to draw, the quiet note takes the chart's place. */}
+      <ChartBox empty={shown ? undefined : (noteElement ?? NO_DATA)}>
         <Line
           data={data}
           options={options}
@@ -124,11 +133,7 @@ export function ForecastChart({ state, className }: Props) {
           aria-label="Bookings per business day, actual and forecast with 80% and 95% intervals"
         />
       </ChartBox>
-      <p className="note" data-testid="forecast-note">
-        {forecast
-          ? [forecast.note, hasForecast ? null : 'No forecast points yet.'].filter((t) => t !== null).join(' ') || null
-          : note}
-      </p>
+      {shown && noteElement ? <p className="note">{noteElement}</p> : null}
     </Panel>
   )
 }

@@ -15,6 +15,7 @@ export function Funnel({ message, className }: Props) {
   const theme = useChartTheme()
   const steps = message ? [message.searches, message.checkouts, message.bookings] : []
   const labels = ['Searches', 'Checkouts', 'Bookings']
+  const shown = message !== null
 
   const data: ChartData<'bar', number[], string> = {
     labels,
@@ -24,6 +25,7 @@ export function Funnel({ message, className }: Props) {
         data: steps,
         backgroundColor: [OKABE_ITO.skyBlue, OKABE_ITO.blue, OKABE_ITO.bluishGreen],
         borderRadius: 3,
+        maxBarThickness: 32,
       },
     ],
   }
@@ -46,8 +48,8 @@ export function Funnel({ message, className }: Props) {
       },
     },
     scales: {
-      x: { ...axisStyle(theme), beginAtZero: true, ticks: { ...axisStyle(theme).ticks, precision: 0 } },
-      y: { ...axisStyle(theme), grid: { display: false } },
+      x: { ...axisStyle(theme, shown), beginAtZero: true, ticks: { ...axisStyle(theme).ticks, precision: 0, maxRotation: 0, maxTicksLimit: 5 } },
+      y: { ...axisStyle(theme, shown), grid: { display: false } },
     },
   }
 

@@ -1,6 +1,6 @@
 import type { ChartData, ChartOptions } from 'chart.js'
 import { Chart } from 'react-chartjs-2'
-import { axisStyle, commonOptions, legendStyle, OKABE_ITO, tooltipStyle, useChartTheme, withAlpha } from '../charts.ts'
+import { axisStyle, commonOptions, legendStyle, OKABE_ITO, tooltipStyle, useChartTheme } from '../charts.ts'
 import { formatCount, formatDateTime, formatHour, formatMoney, hourLabels, parseDecimal } from '../format.ts'
 import type { HourlyMessage } from '../messages.ts'
 import { MissingRates } from './MissingRates.tsx'
@@ -22,6 +22,7 @@ export function HourlyChart({ hourly, timezone, className }: Props) {
   const currency = hourly?.currency ?? null
   const restated = new Set(hourly?.restated ?? [])
   const hours = points.map((p) => p.hour)
+  const shown = points.length > 0
 
   const data: ChartData<MixedType, (number | null)[], string> = {
     labels: hourLabels(hours, timezone),
@@ -30,9 +31,10 @@ export function HourlyChart({ hourly, timezone, className }: Props) {
         type: 'bar',
         label: 'Bookings',
         data: points.map((p) => p.bookings),
-        backgroundColor: points.map((p) => (restated.has(p.hour) ? withAlpha(OKABE_ITO.skyBlue, 0.55) : OKABE_ITO.skyBlue)),
-        borderColor: OKABE_ITO.blue,
+        backgroundColor: OKABE_ITO.skyBlue,
+        borderColor: theme.text,
         borderWidth: points.map((p) => (restated.has(p.hour) ? 2 : 0)),
+        maxBarThickness: 32,
         yAxisID: 'bookings',
         order: 2,
       },
@@ -58,7 +60,7 @@ export function HourlyChart({ hourly, timezone, className }: Props) {
     ...commonOptions(theme),
     interaction: { mode: 'index', intersect: false },
     plugins: {
-      legend: legendStyle(theme),
+      legend: legendStyle(theme, shown),
       tooltip: {
         ...tooltipStyle(theme),
         callbacks: {
@@ -75,9 +77,9 @@ export function HourlyChart({ hourly, timezone, className }: Props) {
       },
     },
     scales: {
-      x: { ...axisStyle(theme), ticks: { ...axisStyle(theme).ticks, autoSkip: true, maxRotation: 0 } },
+      x: { ...axisStyle(theme, shown), ticks: { ...axisStyle(theme).ticks, autoSkip: true, maxRotation: 0 } },
       bookings: {
-        ...axisStyle(theme),
+        ...axisStyle(theme, shown),
         type: 'linear',
         position: 'left',
         beginAtZero: true,
@@ -85,7 +87,7 @@ export function HourlyChart({ hourly, timezone, className }: Props) {
         ticks: { ...axisStyle(theme).ticks, precision: 0 },
       },
       revenue: {
-        ...axisStyle(theme),
+        ...axisStyle(theme, shown),
         type: 'linear',
         position: 'right',
         beginAtZero: true,

@@ -42,7 +42,7 @@ export function KpiCard({ name, metric, currency, missingRates }: Props) {
               <span className="kpi-arrow" aria-hidden="true">
                 {change.arrow}
               </span>
-              <span className="visually-hidden">{DIRECTION_WORD[change.direction]} </span>
+              <span className="visually-hidden">{DIRECTION_WORD[change.direction]}</span>{' '}
               <span className="kpi-pct">{change.text}</span>
               {TONE_WORD[tone] ? <span className="kpi-tone"> {TONE_WORD[tone]}</span> : null}
             </>

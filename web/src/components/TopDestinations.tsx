@@ -1,7 +1,7 @@
 import type { ChartData, ChartOptions } from 'chart.js'
 import { Bar } from 'react-chartjs-2'
 import { axisStyle, commonOptions, OKABE_ITO, tooltipStyle, useChartTheme } from '../charts.ts'
-import { formatCount, formatMoney, parseDecimal } from '../format.ts'
+import { formatCount, formatMoney, parseDecimal, truncate } from '../format.ts'
 import type { TopDestinationsMessage } from '../messages.ts'
 import { MissingRates } from './MissingRates.tsx'
 import { ChartBox, NO_DATA, Panel } from './Panel.tsx'
@@ -19,15 +19,17 @@ export function TopDestinations({ message, className }: Props) {
   // Revenue is null where a rate is missing; with no revenue at all, chart bookings instead.
   const byRevenue = rows.some((r) => parseDecimal(r.revenue) !== null)
   const measure = byRevenue ? 'Revenue' : 'Bookings'
+  const shown = rows.length > 0
 
   const data: ChartData<'bar', (number | null)[], string> = {
-    labels: rows.map((r) => r.destination),
+    labels: rows.map((r) => truncate(r.destination, 18)),
     datasets: [
       {
         label: measure,
         data: rows.map((r) => (byRevenue ? parseDecimal(r.revenue) : r.bookings)),
         backgroundColor: OKABE_ITO.blue,
         borderRadius: 3,
+        maxBarThickness: 32,
       },
     ],
   }
@@ -40,6 +42,7 @@ export function TopDestinations({ message, className }: Props) {
       tooltip: {
         ...tooltipStyle(theme),
         callbacks: {
+          title: (items) => rows[items[0]?.dataIndex ?? -1]?.destination ?? '',
           label: (item) => {
             const row = rows[item.dataIndex]
             if (!row) return ''
@@ -50,7 +53,7 @@ export function TopDestinations({ message, className }: Props) {
     },
     scales: {
       x: {
-        ...axisStyle(theme),
+        ...axisStyle(theme, shown),
         beginAtZero: true,
         ticks: {
           ...axisStyle(theme).ticks,
@@ -58,12 +61,13 @@ export function TopDestinations({ message, className }: Props) {
             byRevenue ? formatMoney(Number(value), currency, { compact: true }) : formatCount(Number(value)),
         },
       },
-      y: { ...axisStyle(theme), grid: { display: false } },
+      y: { ...axisStyle(theme, shown), grid: { display: false }, ticks: { ...axisStyle(theme).ticks, autoSkip: false } },
     },
   }
 
   return (
     <Panel title="Top destinations" subtitle={`today, by ${measure.toLowerCase()}`} className={className}>
+      <div className="split">
       <ChartBox empty={rows.length === 0 ? NO_DATA : undefined}>
         <Bar
           data={data}
@@ -108,6 +112,7 @@ export function TopDestinations({ message, className }: Props) {
           )}
         </tbody>
       </table>
+      </div>
       <MissingRates currencies={message?.missing_rates} />
     </Panel>
   )
