@@ -47,4 +47,9 @@ export default defineConfig([
       ],
     },
   },
+  {
+    // Test helpers export mocks next to components; fast refresh does not matter there.
+    files: ['src/test/**', '**/*.test.{ts,tsx}'],
+    rules: { 'react-refresh/only-export-components': 'off' },
+  },
 ])
