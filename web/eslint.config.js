@@ -48,6 +48,12 @@ export default defineConfig([
     },
   },
   {
+    // The mock API: plain Node.js.
+    files: ['scripts/**/*.mjs'],
+    extends: [js.configs.recommended],
+    languageOptions: { ecmaVersion: 2023, globals: globals.node },
+  },
+  {
     // Test helpers export mocks next to components; fast refresh does not matter there.
     files: ['src/test/**', '**/*.test.{ts,tsx}'],
     rules: { 'react-refresh/only-export-components': 'off' },
