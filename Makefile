@@ -2,10 +2,11 @@
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: setup system-deps run test lint bench db-stop clean
+.PHONY: setup system-deps web run test lint bench db-stop clean
 
-setup: system-deps $(VENV)/.installed
+setup: system-deps $(VENV)/.installed web
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -17,16 +18,29 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 	@echo "setup: python environment ready in $(VENV)"
 
+# The dashboard: installed exactly as package-lock.json says, built into web/dist/.
+web: web/dist/index.html
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	@cd web && npm run --silent build > /dev/null
+	@echo "setup: dashboard built in web/dist"
+
 run: setup
 	@$(BIN)/pulse demo
 
 test: setup
 	@$(BIN)/pytest
+	@cd web && npm test --silent
 
 lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@cd web && npm run --silent lint && npm run --silent typecheck
 
 bench: setup
 	@$(BIN)/python -m bench.run_all
@@ -35,4 +49,4 @@ db-stop: setup
 	@$(BIN)/pulse db stop
 
 clean:
-	rm -rf $(VENV) .pulse
+	rm -rf $(VENV) .pulse web/node_modules web/dist

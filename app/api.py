@@ -6,20 +6,25 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from app import ingest
 from app.ingest import BadBody
-from app.stream import Broadcaster, stream
+from app.metrics import HOURLY_WINDOW, MAX_HOURLY_RANGE, TOPIC_PROJECTIONS, Filters, dimensions, read_topics
+from app.openapi import get_openapi
+from app.stream import Broadcaster, parse_time, stream, wait_until_passed
 from core.db import PROJECTIONS_CHANNEL, Listener, make_pool
 from core.events import Reason, json_schema
 from core.log import Checkpoint, LogPosition
@@ -29,7 +34,15 @@ from projections import ALL_PROJECTIONS
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger("pulse.api")
-DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
+# Seconds a client should wait before retrying while the database is away.
+RETRY_AFTER_SECONDS = 2
+SNAPSHOT_TOPICS = {
+    "kpis": "kpis",
+    "hourly": "hourly",
+    "top-destinations": "top_destinations",
+    "booking-types": "booking_types",
+    "funnel": "funnel",
+}
 
 
 class State(TypedDict):
@@ -146,8 +159,10 @@ async def get_status(request: Request) -> Response:
                     "stuck_at_event_id": rebuild.last_error_event_id and str(rebuild.last_error_event_id),
                 }
             projections[projection.name] = report
+    broadcaster: Broadcaster = request.state.broadcaster
     return JSONResponse(
         {
+            "stream": {"clients": len(broadcaster.subscribers)},
             "events": totals["events"],
             "quarantined": totals["quarantined"],
             "timescaledb": totals["timescaledb"],
@@ -156,8 +171,67 @@ async def get_status(request: Request) -> Response:
     )
 
 
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+async def get_metric(request: Request) -> Response:
+    """A JSON snapshot: the stream's message for one topic and the filters asked for."""
+    pool: AsyncConnectionPool[Any] = request.state.pool
+    name = request.path_params["name"]
+    if name not in SNAPSHOT_TOPICS:
+        known = ", ".join([*SNAPSHOT_TOPICS, "dimensions"])
+        return _error(404, f"no snapshot named {name!r}; there are: {known}")
+    topic = SNAPSHOT_TOPICS[name]
+    allowed = {"destination", "booking_type", "after", *(("from", "to") if topic == "hourly" else ())}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        return _error(400, f"unknown parameters {unknown}; /v1/metrics/{name} takes {sorted(allowed)}")
+    params = request.query_params
+    filters = Filters(destination=params.get("destination") or None, booking_type=params.get("booking_type") or None)
+    hourly_range = None
+    try:
+        if "from" in params or "to" in params:
+            end = parse_time(params["to"], "to") if "to" in params else datetime.now(UTC)
+            start = parse_time(params["from"], "from") if "from" in params else end - HOURLY_WINDOW
+            if not timedelta(0) < end - start <= MAX_HOURLY_RANGE:
+                raise ValueError(f"from must be before to, and at most {MAX_HOURLY_RANGE.days} days before it")
+            hourly_range = (start, end)
+        after = LogPosition.parse(params["after"]) if "after" in params else None
+    except ValueError as error:
+        return _error(400, str(error))
+    timeout = request.state.settings.read_your_writes_timeout
+    if after is not None and not await wait_until_passed(pool, TOPIC_PROJECTIONS[topic], after, timeout):
+        return _error(504, f"the projections did not pass {after} within {timeout:g} s; ask again")
+    async with pool.connection() as conn:
+        _, messages = await read_topics(conn, [topic], filters, hourly_range=hourly_range)
+    return Response(messages[topic].json, media_type="application/json")
+
+
+async def get_dimensions(request: Request) -> Response:
+    pool: AsyncConnectionPool[Any] = request.state.pool
+    async with pool.connection() as conn:
+        return JSONResponse(await dimensions(conn))
+
+
 async def dashboard(request: Request) -> Response:
-    return FileResponse(DASHBOARD, media_type="text/html")
+    settings: Settings = request.state.settings
+    index = settings.dashboard_dir / "index.html"
+    if not index.is_file():
+        return PlainTextResponse(
+            f"The dashboard is not built ({index} is missing): run `make setup`, which builds web/.", status_code=404
+        )
+    return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+async def database_unavailable(request: Request, error: Exception) -> Response:
+    """The database is restarting, unreachable, or every connection is busy: retry shortly."""
+    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, error)
+    return _error(
+        503,
+        "the database is not available right now; nothing of this request was stored unless a retry says duplicate",
+        **{"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _exit_process() -> None:
@@ -174,8 +248,11 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        pool = make_pool(settings.database_url, settings.pool_max_size)
+        pool = make_pool(settings.database_url, settings.pool_max_size, timeout=settings.pool_timeout)
+        # The projections have their own connections: busy requests never starve them.
+        projector_pool = make_pool(settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 1)
         await pool.open(wait=True, timeout=30)
+        await projector_pool.open(wait=True, timeout=30)
         async with pool.connection() as conn:
             # The views read the business time zone and currency from the database.
             try:
@@ -185,9 +262,10 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
                 )
             except psycopg.errors.RaiseException as refused:
                 await pool.close()
+                await projector_pool.close()
                 log.critical("PULSE_TIMEZONE: %s; %s", refused.diag.message_primary, refused.diag.message_hint)
                 raise SystemExit(2) from None
-        runner = ProjectionRunner(pool, ALL_PROJECTIONS, settings)
+        runner = ProjectionRunner(projector_pool, ALL_PROJECTIONS, settings)
         broadcaster = Broadcaster(pool, settings)
         listener = Listener(settings.database_url, PROJECTIONS_CHANNEL, broadcaster.changed.set)
         stop = asyncio.Event()
@@ -222,14 +300,26 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
                 task.cancel()
             await asyncio.gather(*side_tasks, return_exceptions=True)
             await pool.close()
+            await projector_pool.close()
 
     return Starlette(
         routes=[
             Route("/", dashboard),
+            Mount("/assets", app=StaticFiles(directory=settings.dashboard_dir / "assets", check_dir=False)),
             Route("/v1/events", post_events, methods=["POST"]),
             Route("/v1/schema", get_schema),
             Route("/v1/status", get_status),
             Route("/v1/stream", stream),
+            Route("/v1/metrics/dimensions", get_dimensions),
+            Route("/v1/metrics/{name}", get_metric),
+            Route("/v1/openapi.json", get_openapi),
         ],
+        middleware=[Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_headers=["*"])]
+        if settings.cors_origins
+        else [],
+        exception_handlers={
+            psycopg.OperationalError: database_unavailable,
+            psycopg.InterfaceError: database_unavailable,
+        },
         lifespan=lifespan,
     )

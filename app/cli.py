@@ -58,14 +58,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.api import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace),
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        "access_log": False,
+        "timeout_graceful_shutdown": int(settings.shutdown_grace),
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:
+        # Each process reads the same PULSE_* settings, LISTENs on its own connection and fans out to its own
+        # clients. Each runs the projection workers too: the checkpoint lock lets one apply each batch, and
+        # a POST wakes the workers of its own process.
+        uvicorn.run("app.api:create_app", factory=True, workers=args.workers, **options)
     return 0
 
 
@@ -249,6 +255,12 @@ def wait_until_serving(base: str, server: subprocess.Popen[Any], timeout: float 
     return False
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="pulse", description="Booking Pulse: real-time booking analytics.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -259,9 +271,12 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="alembic upgrade head").set_defaults(handler=cmd_migrate)
 
-    serve = commands.add_parser("serve", help="API, live stream and projection workers in one process")
+    serve = commands.add_parser("serve", help="API, live stream and projection workers")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=positive_int, default=os.cpu_count() or 1, help="server processes (default: the cores)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("work", help="projection workers only").set_defaults(handler=cmd_work)
@@ -302,7 +317,6 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     args = parser().parse_args(argv)
-    os.chdir(Path(PROJECT_ROOT))
     try:
         settings = Settings.from_env()
     except SettingsError as error:

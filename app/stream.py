@@ -1,198 +1,276 @@
-"""GET /v1/stream: live rollup changes as server-sent events.
+"""GET /v1/stream: what dashboards show, as server-sent events (docs/stream.md).
 
-One Broadcaster per process reads what each projection batch changed (woken
-by the Listener, and polling anyway) and fans it out to bounded per-client
-queues. A client too slow to keep up gets a fresh snapshot instead of a backlog.
+One Broadcaster per process, woken by the Listener (NOTIFY is a hint) and
+polling anyway, reads each subscribed topic once per set of filters after every
+projection batch that changes it, serializes it once, and hands it to each
+client of those filters. A client holds at most the latest message of each
+topic (conflation): a slow client skips states, never piles them up, and fast
+clients never wait for it.
 """
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import psycopg
-import simplejson
-from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
-from core.log import Checkpoint
+from app.metrics import (
+    ALL_TOPICS,
+    METRIC_TOPICS,
+    Checkpoints,
+    Filters,
+    TopicMessage,
+    batch_at,
+    read_checkpoints,
+    read_topics,
+)
+from core.log import LogPosition
 from core.settings import Settings
-from core.sql import query
 from projections import BOOKINGS
 
 log = logging.getLogger("pulse.stream")
 
-RECENT_HOURS = 24
-MAX_ROWS_PER_MESSAGE = 2000
 RECONNECT_MILLISECONDS = 2000
-
-
-@dataclass
-class Message:
-    kind: str  # "snapshot" or "update"
-    batch_no: int
-    # Bumped when a replay swapped in rebuilt tables.
-    generation: int
-    position: str
-    rows: list[dict[str, Any]]
-
-    @cached_property
-    def sse(self) -> ServerSentEvent:
-        """Serialized once, however many clients receive it."""
-        data = {
-            "projection": BOOKINGS.name,
-            "batch": self.batch_no,
-            "position": self.position,
-            "rows": self.rows,
-        }
-        return ServerSentEvent(
-            data=simplejson.dumps(data, use_decimal=True, default=str),
-            event=self.kind,
-            id=str(self.batch_no),
-            retry=RECONNECT_MILLISECONDS,
-        )
+STREAM_PARAMETERS = ("topics", "destination", "booking_type")
 
 
 @dataclass(eq=False)
-class Subscription:
-    queue: asyncio.Queue[Message | None]
-    # Set when the queue overflowed: the client gets a snapshot, not the backlog.
-    needs_snapshot: bool = field(default=False)
+class Subscriber:
+    """One connected client: what it asked for, and the latest message of each topic it has yet to get."""
+
+    topics: frozenset[str]
+    filters: Filters
+    pending: dict[str, TopicMessage] = field(default_factory=dict)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+
+    def offer(self, message: TopicMessage) -> None:
+        """Replaces what is pending for the topic; an hourly message keeps the restated hours it replaces."""
+        previous = self.pending.get(message.topic)
+        if previous is not None and message.topic == "hourly":
+            message = _merge_restated(previous, message)
+        self.pending[message.topic] = message
+        self.ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.ready.set()
+
+    def take(self) -> list[TopicMessage]:
+        """What is pending, in topic order; empties it."""
+        messages = [self.pending.pop(topic) for topic in ALL_TOPICS if topic in self.pending]
+        self.ready.clear()
+        return messages
+
+
+def _merge_restated(previous: TopicMessage, message: TopicMessage) -> TopicMessage:
+    earlier = set(previous.data.get("restated", ()))
+    if earlier <= set(message.data.get("restated", ())):
+        return message
+    restated = sorted(earlier | set(message.data["restated"]))
+    return replace(message, data={**message.data, "restated": restated})
+
+
+@dataclass
+class FilterState:
+    """What was last published for one set of filters: the clients can start from it."""
+
+    messages: dict[str, TopicMessage] = field(default_factory=dict)
+    # Per topic, the checkpoints' batch numbers and generations it was read at.
+    read_at: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    bookings_batch: int = 0
+
+
+class TooManyClients(Exception):
+    pass
 
 
 class Broadcaster:
     def __init__(self, pool: AsyncConnectionPool[Any], settings: Settings) -> None:
         self.pool = pool
         self.settings = settings
-        self.subscriptions: set[Subscription] = set()
+        self.subscribers: set[Subscriber] = set()
+        self.states: dict[Filters, FilterState] = {}
         self.changed = asyncio.Event()
-        self.last_batch = 0
-        self.generation = 0
+        self.lock = asyncio.Lock()
 
-    def subscribe(self) -> Subscription:
-        subscription = Subscription(queue=asyncio.Queue(maxsize=self.settings.sse_queue_size))
-        self.subscriptions.add(subscription)
-        return subscription
+    async def subscribe(self, topics: frozenset[str], filters: Filters, resume_from: LogPosition | None) -> Subscriber:
+        """A new client, with the current state of each of its metric topics already pending."""
+        if len(self.subscribers) >= self.settings.stream_max_clients:
+            raise TooManyClients
+        subscriber = Subscriber(topics, filters)
+        metric_topics = [topic for topic in METRIC_TOPICS if topic in topics]
+        async with self.lock:
+            state = self.states.get(filters)
+            if resume_from is not None or state is None or any(t not in state.messages for t in metric_topics):
+                async with self.pool.connection() as conn:
+                    restated_after = await batch_at(conn, BOOKINGS.checkpoint, resume_from) if resume_from else None
+                    if resume_from is not None and restated_after is None:
+                        restated_after = 0  # older than the batches remembered: any hour may have changed
+                    checkpoints, messages = await read_topics(
+                        conn, metric_topics, filters, restated_after=restated_after
+                    )
+                if state is None:
+                    state = self.states[filters] = FilterState(bookings_batch=checkpoints.batches.get("bookings", 0))
+                if resume_from is None:
+                    self._remember(state, checkpoints, messages)
+            else:
+                messages = {topic: state.messages[topic] for topic in metric_topics}
+            for message in messages.values():
+                subscriber.offer(message)
+            self.subscribers.add(subscriber)
+        return subscriber
 
-    def unsubscribe(self, subscription: Subscription) -> None:
-        self.subscriptions.discard(subscription)
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+        if not any(s.filters == subscriber.filters for s in self.subscribers):
+            self.states.pop(subscriber.filters, None)
 
     def close(self) -> None:
         """Ends every client stream (server shutdown)."""
-        for subscription in self.subscriptions:
-            self._offer(subscription, None)
+        for subscriber in self.subscribers:
+            subscriber.close()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Publishes after every wake-up (a batch committed) and at every poll (time moves "today" on)."""
         while not stop.is_set():
-            wake = asyncio.ensure_future(self.changed.wait())
+            woken = asyncio.ensure_future(self.changed.wait())
             stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait(
-                {wake, stopped}, timeout=self.settings.stream_poll_interval, return_when=asyncio.FIRST_COMPLETED
+            done, _ = await asyncio.wait(
+                {woken, stopped}, timeout=self.settings.stream_poll_interval, return_when=asyncio.FIRST_COMPLETED
             )
-            wake.cancel()
+            woken.cancel()
             stopped.cancel()
             self.changed.clear()
             if stop.is_set():
                 break
             try:
-                await self.publish_changes()
+                await self.publish(every_topic=woken not in done)
             except psycopg.Error as error:
                 # The next wake-up or poll tries again; clients keep their connection.
-                log.warning("reading stream changes failed: %s", error)
+                log.warning("reading what the stream shows failed: %s", error)
 
-    async def publish_changes(self) -> None:
-        message = await self.read_changes(self.last_batch)
-        if message is None:
-            return
-        self.last_batch = message.batch_no
-        # Rebuilt tables: what clients hold may differ anywhere, so they start over.
-        swapped = message.generation != self.generation
-        self.generation = message.generation
-        if not (message.rows or swapped):
-            return
-        # Too many changes for one message (a backfill): clients get a fresh snapshot instead.
-        truncated = swapped or len(message.rows) == MAX_ROWS_PER_MESSAGE
-        for subscription in list(self.subscriptions):
-            subscription.needs_snapshot |= truncated
-            self._offer(subscription, message)
+    async def publish(self, every_topic: bool = False) -> None:
+        """Re-reads, per set of filters in use, the topics whose projections moved; sends what changed.
 
-    def _offer(self, subscription: Subscription, message: Message | None) -> None:
+        every_topic: re-read them all, as time passing changes "today" and "a week ago".
+        """
+        async with self.lock:
+            wanted: dict[Filters, set[str]] = {}
+            for subscriber in self.subscribers:
+                wanted.setdefault(subscriber.filters, set()).update(subscriber.topics & set(METRIC_TOPICS))
+            for filters, topics in wanted.items():
+                state = self.states.setdefault(filters, FilterState())
+                async with self.pool.connection() as conn:
+                    checkpoints, fresh = await self._read_changed(conn, filters, topics, state, every_topic)
+                changed = self._remember(state, checkpoints, fresh)
+                for subscriber in list(self.subscribers):
+                    if subscriber.filters == filters:
+                        for message in changed:
+                            if message.topic in subscriber.topics:
+                                subscriber.offer(message)
+
+    async def _read_changed(
+        self, conn: Any, filters: Filters, topics: Iterable[str], state: FilterState, every_topic: bool
+    ) -> tuple[Checkpoints, dict[str, TopicMessage]]:
+        async with conn.transaction():
+            checkpoints = await read_checkpoints(conn)
+        stale = [t for t in topics if every_topic or state.read_at.get(t) != checkpoints.key(t)]
+        if not stale:
+            return checkpoints, {}
+        return await read_topics(conn, stale, filters, restated_after=state.bookings_batch)
+
+    def _remember(
+        self, state: FilterState, checkpoints: Checkpoints, messages: dict[str, TopicMessage]
+    ) -> list[TopicMessage]:
+        """Keeps the new messages for later clients; returns those whose content changed."""
+        changed = []
+        for topic, message in messages.items():
+            previous = state.messages.get(topic)
+            state.read_at[topic] = checkpoints.key(topic)
+            if previous is None or previous.content != message.content:
+                changed.append(message)
+            state.messages[topic] = message
+        if "hourly" in messages:
+            state.bookings_batch = checkpoints.batches.get("bookings", 0)
+        return changed
+
+
+def _sse(message: TopicMessage, first: bool) -> ServerSentEvent:
+    return ServerSentEvent(
+        data=message.json,
+        event=message.topic,
+        id=str(message.position),
+        retry=RECONNECT_MILLISECONDS if first else None,
+    )
+
+
+class BadStreamRequest(ValueError):
+    pass
+
+
+def parse_stream_request(request: Request) -> tuple[frozenset[str], Filters, LogPosition | None]:
+    """Topics, filters and the position to resume from; BadStreamRequest names every problem."""
+    problems = []
+    unknown = sorted(set(request.query_params) - set(STREAM_PARAMETERS))
+    if unknown:
+        problems.append(f"unknown parameters {unknown}; the stream takes {list(STREAM_PARAMETERS)}")
+    asked = [t.strip() for t in request.query_params.get("topics", ",".join(ALL_TOPICS)).split(",") if t.strip()]
+    wrong = [topic for topic in asked if topic not in ALL_TOPICS]
+    if wrong or not asked:
+        problems.append(f"unknown topics {wrong}; the topics are {list(ALL_TOPICS)}")
+    filters = Filters(
+        destination=request.query_params.get("destination") or None,
+        booking_type=request.query_params.get("booking_type") or None,
+    )
+    for name, value in filters.params().items():
+        if value is not None and len(value) > 200:
+            problems.append(f"{name} is longer than 200 characters")
+    resume_from = None
+    last_event_id = request.headers.get("last-event-id")
+    if last_event_id:
         try:
-            subscription.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            # Too slow to keep up: drop the backlog, send a snapshot instead.
-            subscription.needs_snapshot = True
-            while not subscription.queue.empty():
-                subscription.queue.get_nowait()
-            subscription.queue.put_nowait(message)
-
-    async def read_changes(self, after_batch: int) -> Message | None:
-        """Rows changed by batches after after_batch; None when no batch has committed since."""
-        return await self._read("update", after_batch)
-
-    async def read_snapshot(self) -> Message:
-        """Rows of the last hours: what a client sees first."""
-        message = await self._read("snapshot", after_batch=-1)
-        assert message is not None
-        return message
-
-    async def _read(self, kind: str, after_batch: int) -> Message | None:
-        # One snapshot for the checkpoint and the rows, so they agree.
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            await cur.execute(query("checkpoint"), {"projection": BOOKINGS.checkpoint})
-            row = await cur.fetchone()
-            checkpoint = Checkpoint.from_row(row) if row else None
-            batch_no = checkpoint.batch_no if checkpoint else 0
-            if batch_no <= after_batch:
-                return None
-            await cur.execute(BOOKINGS.search_path())
-            if kind == "snapshot":
-                await cur.execute(
-                    BOOKINGS.queries["bookings_hourly_recent"], {"hours": RECENT_HOURS, "limit": MAX_ROWS_PER_MESSAGE}
-                )
-            else:
-                await cur.execute(
-                    BOOKINGS.queries["bookings_hourly_changed"],
-                    {"after_batch": after_batch, "limit": MAX_ROWS_PER_MESSAGE},
-                )
-            rows = await cur.fetchall()
-        return Message(
-            kind=kind,
-            batch_no=batch_no,
-            generation=checkpoint.generation if checkpoint else 0,
-            position=str(checkpoint.position) if checkpoint else "0/0",
-            rows=[_row(row) for row in rows],
-        )
+            resume_from = LogPosition.parse(last_event_id.split(";")[0])
+        except ValueError as error:
+            problems.append(f"Last-Event-ID: {error}")
+    if problems:
+        raise BadStreamRequest("; ".join(problems))
+    return frozenset(asked), filters, resume_from
 
 
-def _row(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "bucket": row["bucket"].isoformat()}
-
-
-async def stream(request: Request) -> EventSourceResponse:
+async def stream(request: Request) -> Response:
     broadcaster: Broadcaster = request.state.broadcaster
     settings: Settings = request.state.settings
+    try:
+        topics, filters, resume_from = parse_stream_request(request)
+    except BadStreamRequest as bad:
+        return JSONResponse({"error": str(bad)}, status_code=400)
+    try:
+        subscriber = await broadcaster.subscribe(topics, filters, resume_from)
+    except TooManyClients:
+        return JSONResponse(
+            {"error": f"this server has its {settings.stream_max_clients} stream clients; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        subscription = broadcaster.subscribe()
+        first = True
         try:
-            yield (await broadcaster.read_snapshot()).sse
-            while True:
-                message = await subscription.queue.get()
-                if message is None:
-                    return
-                if subscription.needs_snapshot:
-                    subscription.needs_snapshot = False
-                    message = await broadcaster.read_snapshot()
-                yield message.sse
+            while not subscriber.closed:
+                await subscriber.ready.wait()
+                for message in subscriber.take():
+                    yield _sse(message, first)
+                    first = False
         finally:
-            broadcaster.unsubscribe(subscription)
+            broadcaster.unsubscribe(subscriber)
 
     return EventSourceResponse(
         events(),
@@ -200,3 +278,31 @@ async def stream(request: Request) -> EventSourceResponse:
         send_timeout=settings.sse_send_timeout,
         headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"},
     )
+
+
+async def wait_until_passed(
+    pool: AsyncConnectionPool[Any], projections: Iterable[str], position: LogPosition, timeout: float
+) -> bool:
+    """Waits until every named projection has applied the log up to position; False after timeout."""
+    names = list(projections)
+    deadline = asyncio.get_running_loop().time() + timeout
+    delay = 0.01
+    while True:
+        async with pool.connection() as conn, conn.transaction():
+            checkpoints = await read_checkpoints(conn)
+        if all(checkpoints.positions.get(name, LogPosition(0, 0)) >= position for name in names):
+            return True
+        if asyncio.get_running_loop().time() + delay > deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+def parse_time(text: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an RFC 3339 time such as 2026-11-26T09:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} needs a UTC offset")
+    return moment

@@ -13,8 +13,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,10 +22,9 @@ from typing import Any
 import httpx2
 import psycopg
 
-from app.cli import wait_until_serving
-from app.localdb import LocalCluster
+from bench import stream
+from bench.harness import fresh_database, start_server, wait_until_caught_up
 from core.db import make_pool
-from core.migrate import migrate
 from core.settings import PROJECT_ROOT, Settings
 from core.sql import parse_named
 from projections import ALL_PROJECTIONS, Projection
@@ -38,20 +35,6 @@ RESULTS = PROJECT_ROOT / "bench" / "results" / "latest.json"
 QUERIES = Path(__file__).with_name("queries.sql")
 BATCH_SIZE = 5000  # PULSE_BATCH_SIZE's default; batches grow on a backlog as in pulse work
 DESTINATIONS = ["Lisbon", "Tokyo", "Cancun", "Paris", "London", "New York", "Cape Town", "Reykjavik"]
-
-
-def fresh_database() -> str:
-    admin_url = os.environ.get("PULSE_BENCH_DATABASE_URL")
-    if admin_url is None:
-        settings = Settings.from_env()
-        LocalCluster(settings.home).start()
-        admin_url = settings.database_url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("drop database if exists pulse_bench with (force)")
-        conn.execute("create database pulse_bench")
-    url = admin_url.rsplit("/", 1)[0] + "/pulse_bench"
-    migrate(Settings(database_url=url, use_local_cluster=False))
-    return url
 
 
 def event_rows(count: int, seed: int = 11) -> list[tuple[Any, ...]]:
@@ -203,52 +186,6 @@ def http_ingest(base: str, count: int, per_request: int = 500, clients: int = 4)
     return asyncio.run(run())
 
 
-def sse_delays(base: str, samples: int = 20) -> list[float]:
-    delays = []
-    with httpx2.stream("GET", base + "/v1/stream", timeout=httpx2.Timeout(10, read=30)) as response:
-        lines = response.iter_lines()
-        for line in lines:
-            if line.startswith("event: snapshot"):
-                break
-        for n in range(samples):
-            event = {
-                "event_id": str(uuid.uuid4()),
-                "type": "booking.created",
-                "occurred_at": datetime.now(UTC).isoformat(),
-                "data": {
-                    "booking_id": f"l{n}",
-                    "customer_id": "c",
-                    "destination": f"Latency {n}",
-                    "booking_type": "flight",
-                    "total_amount": "1",
-                    "currency": "EUR",
-                },
-            }
-            posted = time.perf_counter()
-            httpx2.post(base + "/v1/events", json=event, timeout=10)
-            for line in lines:
-                if line.startswith("data:") and f"Latency {n}" in line:
-                    delays.append(time.perf_counter() - posted)
-                    break
-    return delays
-
-
-def wait_until_caught_up(base: str) -> None:
-    while any(p.get("lag") != 0 for p in httpx2.get(base + "/v1/status", timeout=10).json()["projections"].values()):
-        time.sleep(0.2)
-
-
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env={**os.environ, "PULSE_DATABASE_URL": url},
-        stderr=subprocess.DEVNULL,
-    )
-    if not wait_until_serving(f"http://127.0.0.1:{port}", process):
-        raise SystemExit("server did not start")
-    return process
-
-
 def main() -> None:
     url = fresh_database()
     rows = event_rows(EVENTS)
@@ -282,17 +219,24 @@ def main() -> None:
     try:
         http_events = min(EVENTS, 100000)
         http_seconds = http_ingest(f"http://127.0.0.1:{port}", http_events)
-        # The live delay is measured once the projections have caught up on the ingested events.
         wait_until_caught_up(f"http://127.0.0.1:{port}")
-        delays = sse_delays(f"http://127.0.0.1:{port}")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     figures["http_ingest_events"] = http_events
     figures["http_ingest_events_per_s"] = round(http_events / http_seconds)
     figures["http_ingest_vs_copy_ratio"] = round(copy_seconds / EVENTS * http_events / http_seconds, 3)
-    figures["post_to_sse_ms_p50"] = round(statistics.median(delays) * 1000, 1)
-    figures["post_to_sse_ms_max"] = round(max(delays) * 1000, 1)
+    # The live stream with 500 dashboards while 2,000 events/s arrive, and memory per idle client.
+    for workers in (1, 2):
+        server = start_server(url, port, workers=workers, PULSE_STREAM_MAX_CLIENTS="5000")
+        try:
+            live = asyncio.run(stream.measure_delay(port, clients_count=500, rate=2000, seconds=20))
+            idle = asyncio.run(stream.measure_memory(port, server.pid))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        for name, value in (live | idle).items():
+            figures[f"stream_workers_{workers}_{name}"] = value
 
     for name, value in figures.items():
         print(f"{name:40} {value}")

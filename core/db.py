@@ -19,13 +19,14 @@ PROJECTIONS_CHANNEL = "pulse_projections_v1"
 LISTENER_APPLICATION_NAME = "pulse-listener"
 
 
-def make_pool(database_url: str, max_size: int) -> AsyncConnectionPool[Any]:
-    """A pool to open in the lifespan (never at import)."""
+def make_pool(database_url: str, max_size: int, timeout: float = 30.0) -> AsyncConnectionPool[Any]:
+    """A pool to open in the lifespan (never at import); getting a connection fails after timeout seconds."""
     return AsyncConnectionPool(
         database_url,
         open=False,
         min_size=min(2, max_size),
         max_size=max_size,
+        timeout=timeout,
         check=AsyncConnectionPool.check_connection,
         name="pulse",
     )

@@ -1,9 +1,16 @@
-"""Settings, read once from the environment (PULSE_*)."""
+"""Settings: PULSE_* environment variables and an optional .env file, checked once.
 
-import os
-from dataclasses import dataclass, field
+`Settings.from_env()` reads them; a bad value is refused with one line naming
+the variable and what it accepts. Constructing `Settings(...)` directly (as
+tests do) reads nothing from outside.
+"""
+
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core.currencies import ISO_4217
 
@@ -11,16 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DB_PORT = 54329
 LOCAL_DB_NAME = "pulse"
 LOCAL_DB_USER = "pulse"
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
+ENV_PREFIX = "PULSE_"
 
 
 def local_database_url() -> str:
@@ -31,57 +29,129 @@ class SettingsError(ValueError):
     """An environment variable holds something Booking Pulse cannot use."""
 
 
-def _timezone(name: str) -> str:
-    # Whether its offsets are whole hours is the database's rule (analytics.settings).
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"PULSE_TIMEZONE={name!r} is not an IANA time zone such as Europe/London") from None
-    return name
+Seconds = Annotated[float, Field(gt=0, le=86400)]
 
 
-def _currency(code: str) -> str:
-    if code not in ISO_4217:
-        raise SettingsError(f"PULSE_REPORTING_CURRENCY={code!r} is not an ISO 4217 currency code such as USD")
-    return code
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
-
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = field(default_factory=local_database_url)
+    # Empty: the local cluster that `pulse db start` runs under PULSE_HOME.
+    database_url: str = ""
     # False when PULSE_DATABASE_URL names an existing database.
     use_local_cluster: bool = True
     # Where the local cluster lives when PULSE_DATABASE_URL is not set.
     home: Path = PROJECT_ROOT / ".pulse"
-    max_body_bytes: int = 10 * 1024 * 1024
-    batch_size: int = 5000
+    max_body_bytes: Annotated[int, Field(gt=0, le=1024**3)] = 10 * 1024 * 1024
+    batch_size: Annotated[int, Field(gt=0, le=1_000_000)] = 5000
     # Workers poll this often even when nothing woke them (NOTIFY is only a hint).
-    poll_interval: float = 1.0
+    poll_interval: Seconds = 1.0
     # How soon to look again when running writers held the read horizon back.
-    horizon_retry: float = 0.02
-    # The stream re-reads the rollups this often even without a notification.
-    stream_poll_interval: float = 5.0
-    sse_ping_seconds: float = 15.0
-    sse_send_timeout: float = 10.0
-    sse_queue_size: int = 64
-    pool_max_size: int = 10
-    shutdown_grace: float = 10.0
+    horizon_retry: Seconds = 0.02
+    # The stream re-reads what dashboards show this often even without a notification.
+    stream_poll_interval: Seconds = 5.0
+    sse_ping_seconds: Seconds = 15.0
+    sse_send_timeout: Seconds = 10.0
+    # Stream clients one server process takes before it answers 503.
+    stream_max_clients: Annotated[int, Field(gt=0)] = 5000
+    # Browser origins allowed to read the API from elsewhere (CORS), comma-separated.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    pool_max_size: Annotated[int, Field(gt=0, le=1000)] = 10
+    # How long ?after=POSITION waits for the projections to pass it before answering 504.
+    read_your_writes_timeout: Seconds = 10.0
+    # How long a request waits for a database connection before it answers 503.
+    pool_timeout: Seconds = 5.0
+    shutdown_grace: Seconds = 10.0
     # Business time zone of daily buckets and "today"; reporting currency of converted views.
     timezone: str = "UTC"
     reporting_currency: str = "USD"
+    log_format: Literal["text", "json"] = "text"
+    # The built dashboard (npm run build in web/), served at /.
+    dashboard_dir: Path = PROJECT_ROOT / "web" / "dist"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what the caller passes: the environment is read by from_env alone.
+        return (init_settings,)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_cluster_unless_a_url(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if not data.get("database_url"):
+                data["database_url"] = local_database_url()
+                data.setdefault("use_local_cluster", True)
+            else:
+                data.setdefault("use_local_cluster", False)
+        return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, name: str) -> str:
+        # Whether its offsets suit the rollups is the database's rule (analytics.settings).
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not an IANA time zone such as Europe/London") from None
+        return name
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _iso_4217(cls, code: str) -> str:
+        if code not in ISO_4217:
+            raise ValueError("is not an ISO 4217 currency code such as USD")
+        return code
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin:
+                raise ValueError(f"{origin!r} is not an origin such as https://dashboards.example.com")
+        return origins
 
     @classmethod
     def from_env(cls) -> "Settings":
-        return cls(
-            database_url=os.environ.get("PULSE_DATABASE_URL") or local_database_url(),
-            use_local_cluster=not os.environ.get("PULSE_DATABASE_URL"),
-            home=Path(os.environ.get("PULSE_HOME") or PROJECT_ROOT / ".pulse"),
-            max_body_bytes=_env_int("PULSE_MAX_BODY_BYTES", 10 * 1024 * 1024),
-            batch_size=_env_int("PULSE_BATCH_SIZE", 5000),
-            poll_interval=_env_float("PULSE_POLL_INTERVAL", 1.0),
-            stream_poll_interval=_env_float("PULSE_STREAM_POLL_INTERVAL", 5.0),
-            sse_ping_seconds=_env_float("PULSE_SSE_PING_SECONDS", 15.0),
-            pool_max_size=_env_int("PULSE_POOL_MAX_SIZE", 10),
-            timezone=_timezone(os.environ.get("PULSE_TIMEZONE") or "UTC"),
-            reporting_currency=_currency(os.environ.get("PULSE_REPORTING_CURRENCY") or "USD"),
-        )
+        """The settings from PULSE_* variables and ./.env; SettingsError names every bad one."""
+        try:
+            return _FromEnvironment()
+        except ValidationError as error:
+            raise SettingsError("\n".join(_explain(detail) for detail in error.errors())) from None
+
+
+class _FromEnvironment(Settings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", frozen=True, extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings)
+
+
+def _explain(detail: Any) -> str:
+    """One line for one bad setting: the variable, the value, what it accepts."""
+    name = ENV_PREFIX + "_".join(str(part) for part in detail["loc"]).upper() if detail["loc"] else "PULSE_*"
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    value = detail.get("input")
+    shown = f"={value!r}" if isinstance(value, str) else ""
+    return f"{name}{shown} {message}"

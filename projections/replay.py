@@ -15,7 +15,7 @@ error shows on the projection's rebuild checkpoint in GET /v1/status.
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -62,7 +62,10 @@ async def replay(
             raise ReplayRefused("pulse retention is running: replay once it is done")
         resumed = await _start(pool, projection)
         builder = ProjectionWorker(
-            pool, projection, replace(settings, batch_size=max(settings.batch_size, REBUILD_BATCH_SIZE)), rebuild=True
+            pool,
+            projection,
+            settings.model_copy(update={"batch_size": max(settings.batch_size, REBUILD_BATCH_SIZE)}),
+            rebuild=True,
         )
         events = 0
         while not stop.is_set():

@@ -50,7 +50,21 @@ select count(*) as events,
 from batch;
 
 -- name: advance_checkpoint
--- Moves a projection's checkpoint to the end of the batch it just applied.
+-- Moves a projection's checkpoint to the end of the batch it just applied, and
+-- remembers the batch (every thousandth batch forgets those over a day old).
+with remembered as (
+  insert into pulse.projection_batches as b (projection, batch_no, end_xact_id, end_seq, events)
+  values (%(projection)s, %(batch_no)s, %(end_xact_id)s::text::xid8, %(end_seq)s, %(events)s)
+  on conflict (projection, batch_no) do update
+  set end_xact_id = excluded.end_xact_id, end_seq = excluded.end_seq, events = excluded.events,
+      committed_at = excluded.committed_at
+),
+
+forgotten as (
+  delete from pulse.projection_batches
+  where %(batch_no)s %% 1000 = 0 and projection = %(projection)s and committed_at < now() - interval '1 day'
+)
+
 update pulse.projection_checkpoints
 set xact_id = %(end_xact_id)s::text::xid8,
     seq = %(end_seq)s,

@@ -69,3 +69,8 @@ plain_postgresql_proc = factories.postgresql_proc(
     executable=str(TESTS / "pg_ctl"), postgres_options="-c timezone=UTC", load=[migrate_template]
 )
 plain_postgresql = factories.postgresql("plain_postgresql_proc")
+
+
+# A third cluster, for tests that stop and start PostgreSQL under a running server.
+restartable_postgresql_proc = factories.postgresql_proc(executable=str(TESTS / "pg_ctl"), load=[migrate_template])
+restartable_postgresql = factories.postgresql("restartable_postgresql_proc")

@@ -1,7 +1,6 @@
 """Poison events: a projection, or a rebuild, stops right before an event it cannot apply."""
 
 import asyncio
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -45,7 +44,7 @@ def test_a_poison_event_stops_only_its_projection_which_resumes_after_a_fix(
     asyncio.run(append(settings.database_url, [poison]))
     asyncio.run(append(settings.database_url, after))
 
-    with TestClient(create_app(replace(settings, batch_size=100))) as client:
+    with TestClient(create_app(settings.model_copy(update={"batch_size": 100}))) as client:
         wait_for(
             lambda: status_of(client, "bookings").get("lag") == 0 and status_of(client, "customers").get("lag") == 0
         )

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -49,7 +48,7 @@ async def drain(settings: Settings, batch_size: int, projections: tuple[Projecti
     async with make_pool(settings.database_url, max_size=2) as pool:
         batches = 0
         for projection in projections:
-            worker = ProjectionWorker(pool, projection, replace(settings, batch_size=batch_size))
+            worker = ProjectionWorker(pool, projection, settings.model_copy(update={"batch_size": batch_size}))
             await worker.ensure_checkpoint()
             while (await worker.run_batch()).events:
                 batches += 1

@@ -56,10 +56,10 @@ def pulse_process(args: list[str], database_url: str, **env: str) -> subprocess.
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, **env: str) -> Iterator[str]:
+def running_server(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
     """A real `pulse serve` process; yields its base URL and checks it stops cleanly."""
     port = free_port()
-    process = pulse_process(["serve", "--port", str(port)], database_url, **env)
+    process = pulse_process(["serve", "--port", str(port), "--workers", str(workers)], database_url, **env)
     base = f"http://127.0.0.1:{port}"
 
     def serving() -> bool:

@@ -1,0 +1,44 @@
+"""What every benchmark needs: a fresh migrated database and a real server."""
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx2
+import psycopg
+
+from app.cli import wait_until_serving
+from app.localdb import LocalCluster
+from core.migrate import migrate
+from core.settings import Settings
+
+
+def fresh_database() -> str:
+    admin_url = os.environ.get("PULSE_BENCH_DATABASE_URL")
+    if admin_url is None:
+        settings = Settings.from_env()
+        LocalCluster(settings.home).start()
+        admin_url = settings.database_url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("drop database if exists pulse_bench with (force)")
+        conn.execute("create database pulse_bench")
+    url = admin_url.rsplit("/", 1)[0] + "/pulse_bench"
+    migrate(Settings(database_url=url, use_local_cluster=False))
+    return url
+
+
+def wait_until_caught_up(base: str) -> None:
+    while any(p.get("lag") != 0 for p in httpx2.get(base + "/v1/status", timeout=10).json()["projections"].values()):
+        time.sleep(0.2)
+
+
+def start_server(url: str, port: int, workers: int = 1, **env: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env={**os.environ, "PULSE_DATABASE_URL": url, **env},
+        stderr=subprocess.DEVNULL,
+    )
+    if not wait_until_serving(f"http://127.0.0.1:{port}", process):
+        raise SystemExit("server did not start")
+    return process
