@@ -135,6 +135,21 @@ class PaymentCapturedData(_Data):
     currency: Currency
 
 
+class PaymentFailedData(_Data):
+    """A payment for a booking was attempted and refused: nothing was taken."""
+
+    example: ClassVar[dict[str, Any]] = {
+        "booking_id": "b-1",
+        "amount": "120.50",
+        "currency": "EUR",
+        "reason": "card_declined",
+    }
+    booking_id: Identifier
+    amount: Amount
+    currency: Currency
+    reason: Identifier | None = None
+
+
 class CustomerRegisteredData(_Data):
     """A customer signed up."""
 
@@ -189,6 +204,11 @@ class PaymentCaptured(_Event):
     data: PaymentCapturedData
 
 
+class PaymentFailed(_Event):
+    type: Literal["payment.failed"]
+    data: PaymentFailedData
+
+
 class CustomerRegistered(_Event):
     type: Literal["customer.registered"]
     data: CustomerRegisteredData
@@ -211,6 +231,7 @@ EVENT_MODELS: tuple[type[_Event], ...] = (
     BookingModified,
     BookingCancelled,
     PaymentCaptured,
+    PaymentFailed,
     CustomerRegistered,
     SearchPerformed,
     CheckoutStarted,
