@@ -31,7 +31,21 @@ CUSTOMERS = Projection(
     event_types=("customer.registered", "search.performed", "checkout.started", "booking.created"),
 )
 
-ALL_PROJECTIONS: tuple[Projection, ...] = (BOOKINGS, CONVERSION, CUSTOMERS)
+# signals: per-minute bookings, revenue, cancellations, payments and searches for the alert detector.
+SIGNALS = Projection(
+    name="signals",
+    version=1,
+    event_types=(
+        "booking.created",
+        "booking.modified",
+        "booking.cancelled",
+        "payment.captured",
+        "payment.failed",
+        "search.performed",
+    ),
+)
+
+ALL_PROJECTIONS: tuple[Projection, ...] = (BOOKINGS, CONVERSION, CUSTOMERS, SIGNALS)
 
 
 def projection_named(name: str, projections: tuple[Projection, ...] = ALL_PROJECTIONS) -> Projection:
@@ -60,6 +74,7 @@ __all__ = [
     "BOOKINGS",
     "CONVERSION",
     "CUSTOMERS",
+    "SIGNALS",
     "Projection",
     "create_current_schema",
     "projection_named",
