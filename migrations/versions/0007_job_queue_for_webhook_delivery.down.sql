@@ -1,0 +1,2 @@
+-- Revision 0007 undone.
+drop schema procrastinate cascade;
