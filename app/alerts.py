@@ -269,9 +269,7 @@ async def evaluate(conn: AsyncConnection[Any], now: datetime, rules: list[Rule])
     if series_rules:
         windows = sorted({r.window_minutes for r in series_rules if r.window_minutes})
         rows = await (
-            await cur.execute(
-                _queries()["signal_windows"], {"now": now, "weeks": BASELINE_WEEKS, "windows": windows}
-            )
+            await cur.execute(_queries()["signal_windows"], {"now": now, "weeks": BASELINE_WEEKS, "windows": windows})
         ).fetchall()
         for rule in series_rules:
             wanted = set(rule.windows())
@@ -329,7 +327,9 @@ async def apply_findings(
         }
         existing = unresolved.get((finding.kind, finding.subject))
         if existing is None:
-            row = await (await cur.execute(_queries()["open_alert"], {**params, "severity": finding.severity})).fetchone()
+            row = await (
+                await cur.execute(_queries()["open_alert"], {**params, "severity": finding.severity})
+            ).fetchone()
             assert row is not None
             opened.append(row["id"])
             continue
@@ -388,7 +388,9 @@ async def detect(conn: AsyncConnection[Any], now: datetime | None = None) -> Run
 
 async def _kinds_of_disabled_rules(conn: AsyncConnection[Any]) -> set[str]:
     rows = await (
-        await conn.execute("select distinct kind from analytics.alert_rules where not enabled and metric <> 'data_quality'")
+        await conn.execute(
+            "select distinct kind from analytics.alert_rules where not enabled and metric <> 'data_quality'"
+        )
     ).fetchall()
     return {row[0] for row in rows}
 

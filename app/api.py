@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from app import ingest
+from app import ingest, operations
 from app.ingest import BadBody
 from app.metrics import HOURLY_WINDOW, MAX_HOURLY_RANGE, TOPIC_PROJECTIONS, Filters, dimensions, read_topics
 from app.openapi import get_openapi
@@ -36,6 +36,8 @@ from projections.runner import ProjectionRunner
 log = logging.getLogger("pulse.api")
 # Seconds a client should wait before retrying while the database is away.
 RETRY_AFTER_SECONDS = 2
+# /v1/status counts events and lag exactly up to this, and estimates beyond: never a count of the whole log.
+STATUS_COUNT_CAP = 10_000
 SNAPSHOT_TOPICS = {
     "kpis": "kpis",
     "hourly": "hourly",
@@ -50,6 +52,7 @@ class State(TypedDict):
     pool: AsyncConnectionPool[Any]
     runner: ProjectionRunner
     broadcaster: Broadcaster
+    listener_connects: Callable[[], int]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -83,6 +86,7 @@ async def post_events(request: Request) -> Response:
     ingest.validate(items)
     async with pool.connection() as conn:
         last = await ingest.store(conn, items, content_type)
+    operations.count_ingest(items)
     if last is not None:
         request.state.runner.wake()
     counts = {status: sum(item.status == status for item in items) for status in ("accepted", "duplicate", "rejected")}
@@ -119,12 +123,16 @@ async def get_status(request: Request) -> Response:
             return JSONResponse({"error": str(error)}, status_code=400)
     async with pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
-        totals = await (await cur.execute(query("log_totals"))).fetchone()
+        totals = await (await cur.execute(query("log_totals"), {"cap": STATUS_COUNT_CAP})).fetchone()
         assert totals is not None
         projections: dict[str, Any] = {}
         for projection in ALL_PROJECTIONS:
             row = await (await cur.execute(query("checkpoint"), {"projection": projection.checkpoint})).fetchone()
-            lag = await (await cur.execute(query("projection_lag"), {"projection": projection.checkpoint})).fetchone()
+            lag = await (
+                await cur.execute(
+                    query("projection_lag"), {"projection": projection.checkpoint, "cap": STATUS_COUNT_CAP}
+                )
+            ).fetchone()
             if row is None or lag is None:
                 projections[projection.name] = {"state": "not started"}
                 continue
@@ -135,6 +143,8 @@ async def get_status(request: Request) -> Response:
                 "code_version": projection.version,
                 "checkpoint": str(checkpoint.position),
                 "lag": lag["lag"],
+                # Counted up to STATUS_COUNT_CAP: false means "at least lag".
+                "lag_exact": lag["lag"] < STATUS_COUNT_CAP,
                 "batches": checkpoint.batch_no,
                 "events_projected": checkpoint.events_projected,
                 "updated_at": checkpoint.updated_at.isoformat(),
@@ -164,6 +174,7 @@ async def get_status(request: Request) -> Response:
         {
             "stream": {"clients": len(broadcaster.subscribers)},
             "events": totals["events"],
+            "events_estimated": totals["events_estimated"],
             "quarantined": totals["quarantined"],
             "timescaledb": totals["timescaledb"],
             "projections": projections,
@@ -267,12 +278,21 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
                 raise SystemExit(2) from None
         runner = ProjectionRunner(projector_pool, ALL_PROJECTIONS, settings)
         broadcaster = Broadcaster(pool, settings)
-        listener = Listener(settings.database_url, PROJECTIONS_CHANNEL, broadcaster.changed.set)
+        alerts_woken = asyncio.Event()
+
+        def woken() -> None:
+            broadcaster.changed.set()
+            alerts_woken.set()
+
+        listener = Listener(settings.database_url, PROJECTIONS_CHANNEL, woken)
         stop = asyncio.Event()
         side_tasks = [
             asyncio.create_task(listener.run(stop), name="listener"),
             asyncio.create_task(broadcaster.run(stop), name="broadcaster"),
         ]
+        # The alert detector, data-quality checks and webhook delivery (app/operations.py).
+        for number, work in enumerate(operations.background_tasks(pool, settings, alerts_woken, stop)):
+            side_tasks.append(asyncio.create_task(work, name=f"alerting:{number}"))
 
         def watch(task: asyncio.Task[None]) -> None:
             if not task.cancelled() and task.exception() is not None:
@@ -290,7 +310,13 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
 
         runner_failed.add_done_callback(runner_died)
         try:
-            yield {"settings": settings, "pool": pool, "runner": runner, "broadcaster": broadcaster}
+            yield {
+                "settings": settings,
+                "pool": pool,
+                "runner": runner,
+                "broadcaster": broadcaster,
+                "listener_connects": lambda: listener.connects,
+            }
         finally:
             runner_failed.cancel()
             stop.set()
@@ -313,10 +339,14 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             Route("/v1/metrics/dimensions", get_dimensions),
             Route("/v1/metrics/{name}", get_metric),
             Route("/v1/openapi.json", get_openapi),
+            *operations.ROUTES,
         ],
-        middleware=[Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_headers=["*"])]
-        if settings.cors_origins
-        else [],
+        middleware=[Middleware(operations.RequestTimer)]
+        + (
+            [Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_headers=["*"])]
+            if settings.cors_origins
+            else []
+        ),
         exception_handlers={
             psycopg.OperationalError: database_unavailable,
             psycopg.InterfaceError: database_unavailable,

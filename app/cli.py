@@ -173,7 +173,17 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from app.simulate import simulate
 
     started = time.monotonic()
-    tally = asyncio.run(simulate(args.url, args.rate, args.duration, seed=args.seed))
+    from app.simulate import Incident, parse_incident_time
+
+    incident = None
+    if args.incident:
+        try:
+            at = parse_incident_time(args.at)
+        except ValueError as error:
+            print(f"error: --at: {error}", file=sys.stderr)
+            return 2
+        incident = Incident(args.incident, at, args.incident_minutes, args.destination)
+    tally = asyncio.run(simulate(args.url, args.rate, args.duration, seed=args.seed, incident=incident))
     elapsed = time.monotonic() - started
     print(
         f"sent {tally.sent} events in {elapsed:.1f}s ({tally.sent / elapsed:.0f}/s): "
@@ -187,6 +197,43 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     except (httpx2.HTTPError, ValueError, KeyError) as error:
         print(f"could not read status: {error}")
     return 0 if tally.failed_requests == 0 else 1
+
+
+def cmd_dq_check(args: argparse.Namespace, settings: Settings) -> int:
+    """The data-quality checks, now: a table, and exit 1 when one fails (for cron or Airflow)."""
+    from app.dq import run_checks, table
+
+    async def run() -> list[Any]:
+        async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+            return await run_checks(conn, reconcile=not args.no_reconcile)
+
+    results = asyncio.run(run())
+    print(table(results))
+    failing = [r.check for r in results if r.status == "fail"]
+    if failing:
+        print(f"dq: {len(failing)} failing: {', '.join(failing)}", file=sys.stderr)
+        return 1
+    print("dq: every check passes")
+    return 0
+
+
+def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
+    """One detector run, as of now or --at."""
+    from app.alerts import detect
+    from app.stream import parse_time
+
+    at = parse_time(args.at, "--at") if args.at else None
+
+    async def run() -> Any:
+        async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+            return await detect(conn, at)
+
+    summary = asyncio.run(run())
+    print(
+        f"detector: {summary.findings} findings; opened {summary.opened}, escalated {summary.escalated}, "
+        f"resolved {summary.resolved} in {summary.seconds * 1000:.0f} ms"
+    )
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -304,7 +351,25 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--duration", type=float, default=60.0, help="seconds")
     simulate.add_argument("--url", default="http://127.0.0.1:8000")
     simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument(
+        "--incident",
+        choices=("destination-outage", "price-bug", "cancellation-wave", "payment-failures"),
+        help="inject an incident into otherwise normal traffic",
+    )
+    simulate.add_argument("--at", default="+0m", help="when it starts: RFC 3339, HH:MM today (UTC), or +Nm from now")
+    simulate.add_argument("--incident-minutes", type=positive_int, default=30, help="how long it lasts")
+    simulate.add_argument("--destination", default="Paris", help="the destination it hits")
     simulate.set_defaults(handler=cmd_simulate)
+
+    dq = commands.add_parser("dq", help="data-quality checks")
+    dq_commands = dq.add_subparsers(dest="dq_command", required=True)
+    dq_check = dq_commands.add_parser("check", help="run every check now; exit 1 when one fails")
+    dq_check.add_argument("--no-reconcile", action="store_true", help="skip the recompute (pulse verify's queries)")
+    dq_check.set_defaults(handler=cmd_dq_check)
+
+    detect = commands.add_parser("detect", help="run the alert detector once")
+    detect.add_argument("--at", default=None, help="as of this RFC 3339 time (default: now)")
+    detect.set_defaults(handler=cmd_detect)
 
     demo = commands.add_parser("demo", help="local database, server and demo traffic (make run)")
     demo.add_argument("--host", default="127.0.0.1")

@@ -55,14 +55,67 @@ def intensity(moment: datetime) -> float:
     return DAILY[moment.hour] * WEEKLY[moment.weekday()] / mean
 
 
+@dataclass(frozen=True)
+class Incident:
+    """An incident injected into normal traffic (pulse simulate --incident KIND --at TIME)."""
+
+    kind: str
+    starts: datetime
+    minutes: int = 30
+    destination: str = "Paris"
+
+    def active(self, now: datetime) -> bool:
+        return self.starts <= now < self.starts + timedelta(minutes=self.minutes)
+
+
+def parse_incident_time(text: str, now: datetime | None = None) -> datetime:
+    """RFC 3339, HH:MM (today, UTC) or +Nm (minutes from now)."""
+    now = now or datetime.now(UTC)
+    if text.startswith("+") and text.endswith("m") and text[1:-1].isdigit():
+        return now + timedelta(minutes=int(text[1:-1]))
+    if len(text) == 5 and text[2] == ":" and text.replace(":", "").isdigit():
+        return now.replace(hour=int(text[:2]), minute=int(text[3:]), second=0, microsecond=0)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("needs a UTC offset, HH:MM or +Nm")
+    return moment
+
+
 @dataclass
 class Journeys:
     rng: random.Random
+    incident: Incident | None = None
     customers: list[str] = field(default_factory=list)
     open_sessions: deque[tuple[str, str, str, str | None]] = field(default_factory=lambda: deque(maxlen=2000))
     bookings: deque[tuple[str, Decimal, str]] = field(default_factory=lambda: deque(maxlen=5000))
+    # Destination of each recent booking (for incidents that hit one destination).
+    booked_at: dict[str, str] = field(default_factory=dict)
 
     def event(self, now: datetime) -> dict[str, Any]:
+        event = self._event(now)
+        incident = self.incident
+        if incident is None or not incident.active(now):
+            return event
+        data = event["data"]
+        hit = data.get("destination") == incident.destination or self._destination_of(data) == incident.destination
+        if incident.kind == "destination-outage" and hit and event["type"] == "booking.created":
+            return self._search(now)  # bookings for the destination fail: people only search
+        if incident.kind == "price-bug" and hit and event["type"] == "booking.created":
+            data["total_amount"] = (Decimal(str(data["total_amount"])) / 100).quantize(Decimal("0.01"))
+        if incident.kind == "cancellation-wave" and self.rng.random() < 0.3:
+            booked = [b for b in self.bookings if self.booked_at.get(b[0]) == incident.destination]
+            if booked:
+                return self._envelope("booking.cancelled", now, {"booking_id": self.rng.choice(booked)[0]})
+        if incident.kind == "payment-failures" and event["type"] == "payment.captured" and hit:
+            if self.rng.random() < 0.7:
+                return {**event, "type": "payment.failed", "data": {**data, "reason": "provider_unavailable"}}
+        return event
+
+    def _destination_of(self, data: dict[str, Any]) -> str | None:
+        booking_id = data.get("booking_id")
+        return self.booked_at.get(booking_id) if isinstance(booking_id, str) else None
+
+    def _event(self, now: datetime) -> dict[str, Any]:
         roll = self.rng.random()
         if roll < 0.05 or not self.customers:
             return self._registration(now)
@@ -73,7 +126,11 @@ class Journeys:
         if roll < 0.84:
             return self._booking(now)
         if roll < 0.93 and self.bookings:
-            return self._payment(now)
+            payment = self._payment(now)
+            if self.rng.random() < 0.03:  # a few payments are refused, as in real traffic
+                payment["type"] = "payment.failed"
+                payment["data"]["reason"] = "card_declined"
+            return payment
         if roll < 0.965 and self.bookings:
             return self._modification(now)
         if self.bookings:
@@ -127,6 +184,9 @@ class Journeys:
         booking_id = f"b-{uuid.uuid4().hex[:12]}"
         total = self._price(booking_type, currency)
         self.bookings.append((booking_id, total, currency))
+        self.booked_at[booking_id] = destination
+        if len(self.booked_at) > 10000:
+            self.booked_at.pop(next(iter(self.booked_at)))
         travel = (now + timedelta(days=self.rng.randint(3, 180))).date().isoformat()
         return self._envelope(
             "booking.created",
@@ -187,10 +247,17 @@ class Tally:
     failed_requests: int = 0
 
 
-async def simulate(url: str, rate: float, duration: float, seed: int | None = None, concurrency: int = 4) -> Tally:
-    """Sends about rate events/s (shaped by the time of day) for duration seconds."""
+async def simulate(
+    url: str,
+    rate: float,
+    duration: float,
+    seed: int | None = None,
+    concurrency: int = 4,
+    incident: Incident | None = None,
+) -> Tally:
+    """Sends about rate events/s (shaped by the time of day) for duration seconds, with an incident if given."""
     rng = random.Random(seed)
-    journeys = Journeys(rng)
+    journeys = Journeys(rng, incident)
     tally = Tally()
     endpoint = url.rstrip("/") + "/v1/events"
     in_flight = asyncio.Semaphore(concurrency)

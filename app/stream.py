@@ -9,7 +9,9 @@ clients never wait for it.
 """
 
 import asyncio
+import json
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -22,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.metrics import (
+    ALERTS_TOPIC,
     ALL_TOPICS,
     METRIC_TOPICS,
     Checkpoints,
@@ -33,12 +36,24 @@ from app.metrics import (
 )
 from core.log import LogPosition
 from core.settings import Settings
+from core.sql import named_queries
 from projections import BOOKINGS
 
 log = logging.getLogger("pulse.stream")
 
 RECONNECT_MILLISECONDS = 2000
 STREAM_PARAMETERS = ("topics", "destination", "booking_type")
+# Alert changes a client may have waiting; past that its stream closes, and it resumes with Last-Event-ID.
+ALERT_BACKLOG = 1000
+LOG_START = LogPosition(0, 0)
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """One alert change (pulse.alert_changes): never conflated, delivered in seq order."""
+
+    seq: int
+    json: str
 
 
 @dataclass(eq=False)
@@ -50,6 +65,34 @@ class Subscriber:
     pending: dict[str, TopicMessage] = field(default_factory=dict)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
+    # Alert changes not yet sent, in order; the last seq handed over and the last metric position sent.
+    alerts: deque[AlertMessage] = field(default_factory=deque)
+    alert_seq: int = 0
+    sent_alert_seq: int = 0
+    position: LogPosition = LOG_START
+
+    @property
+    def wants_alerts(self) -> bool:
+        return ALERTS_TOPIC in self.topics
+
+    def offer_alert(self, message: AlertMessage) -> None:
+        """Queues one alert change; a client too far behind is closed, to resume from the database."""
+        if message.seq <= self.alert_seq:
+            return
+        if len(self.alerts) >= ALERT_BACKLOG:
+            log.warning("a stream client fell %d alert changes behind: closing it so it resumes", ALERT_BACKLOG)
+            self.close()
+            return
+        self.alerts.append(message)
+        self.alert_seq = message.seq
+        self.ready.set()
+
+    def event_id(self, position: LogPosition | None = None, alert_seq: int | None = None) -> str:
+        """The SSE id: the metric position it is consistent with, then ;a<seq> of the last alert change sent."""
+        position = position or self.position
+        if not self.wants_alerts:
+            return str(position)
+        return f"{position};a{alert_seq if alert_seq is not None else self.sent_alert_seq}"
 
     def offer(self, message: TopicMessage) -> None:
         """Replaces what is pending for the topic; an hourly message keeps the restated hours it replaces."""
@@ -66,6 +109,13 @@ class Subscriber:
     def take(self) -> list[TopicMessage]:
         """What is pending, in topic order; empties it."""
         messages = [self.pending.pop(topic) for topic in ALL_TOPICS if topic in self.pending]
+        if not self.alerts:
+            self.ready.clear()
+        return messages
+
+    def take_alerts(self) -> list[AlertMessage]:
+        messages = list(self.alerts)
+        self.alerts.clear()
         self.ready.clear()
         return messages
 
@@ -100,12 +150,25 @@ class Broadcaster:
         self.states: dict[Filters, FilterState] = {}
         self.changed = asyncio.Event()
         self.lock = asyncio.Lock()
+        # The last alert change handed to subscribers; None until first read.
+        self.alert_seq: int | None = None
+        self.messages_sent = 0
 
-    async def subscribe(self, topics: frozenset[str], filters: Filters, resume_from: LogPosition | None) -> Subscriber:
-        """A new client, with the current state of each of its metric topics already pending."""
+    async def subscribe(
+        self,
+        topics: frozenset[str],
+        filters: Filters,
+        resume_from: LogPosition | None,
+        resume_alerts_after: int | None = None,
+    ) -> Subscriber:
+        """A new client, with the current state of each of its metric topics already pending.
+
+        With the alerts topic, the alerts come first: the changes after resume_alerts_after in order, or,
+        for a fresh client, each unresolved alert (and those resolved in the last day) as it is now.
+        """
         if len(self.subscribers) >= self.settings.stream_max_clients:
             raise TooManyClients
-        subscriber = Subscriber(topics, filters)
+        subscriber = Subscriber(topics, filters, position=resume_from or LogPosition(0, 0))
         metric_topics = [topic for topic in METRIC_TOPICS if topic in topics]
         async with self.lock:
             state = self.states.get(filters)
@@ -125,8 +188,59 @@ class Broadcaster:
                 messages = {topic: state.messages[topic] for topic in metric_topics}
             for message in messages.values():
                 subscriber.offer(message)
+            if subscriber.wants_alerts:
+                await self._catch_up_alerts(subscriber, resume_alerts_after)
             self.subscribers.add(subscriber)
         return subscriber
+
+    async def _catch_up_alerts(self, subscriber: Subscriber, after: int | None) -> None:
+        """Under the lock: what a new client gets first, up to the alert change the others were handed.
+
+        Resuming: every change after the client's last, in order (a snapshot instead when it missed more
+        than ALERT_BACKLOG). Fresh: each unresolved alert, and those resolved in the last day, as they are now.
+        """
+        queries = named_queries("alerts.sql")
+        async with self.pool.connection() as conn:
+            await self._read_alert_changes(conn)
+            upto = self.alert_seq or 0
+            rows: list[Any] = []
+            if after is not None:
+                rows = await (
+                    await conn.execute(
+                        queries["alert_changes_after"], {"after": after, "upto": upto, "limit": ALERT_BACKLOG + 1}
+                    )
+                ).fetchall()
+            if after is None or len(rows) > ALERT_BACKLOG:
+                after = None
+                rows = sorted(await (await conn.execute(queries["current_alerts"], {"upto": upto})).fetchall())
+        subscriber.sent_alert_seq = upto if after is None else after
+        for seq, alert in rows:
+            subscriber.alerts.append(AlertMessage(seq, json.dumps(alert, separators=(",", ":"), ensure_ascii=False)))
+        subscriber.alert_seq = upto
+        if rows:
+            subscriber.ready.set()
+
+    async def _read_alert_changes(self, conn: Any) -> None:
+        """Hands the alert changes committed since the last read to every alerts subscriber, in order."""
+        queries = named_queries("alerts.sql")
+        if self.alert_seq is None:
+            row = await (await conn.execute(queries["last_alert_change"])).fetchone()
+            self.alert_seq = int(row[0]) if row else 0
+            return
+        while True:
+            rows = await (
+                await conn.execute(
+                    queries["alert_changes_after"], {"after": self.alert_seq, "upto": 2**62, "limit": 500}
+                )
+            ).fetchall()
+            for seq, alert in rows:
+                message = AlertMessage(seq, json.dumps(alert, separators=(",", ":"), ensure_ascii=False))
+                for subscriber in list(self.subscribers):
+                    if subscriber.wants_alerts:
+                        subscriber.offer_alert(message)
+                self.alert_seq = seq
+            if len(rows) < 500:
+                return
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
@@ -163,6 +277,9 @@ class Broadcaster:
         every_topic: re-read them all, as time passing changes "today" and "a week ago".
         """
         async with self.lock:
+            if any(s.wants_alerts for s in self.subscribers) or self.alert_seq is None:
+                async with self.pool.connection() as conn:
+                    await self._read_alert_changes(conn)
             wanted: dict[Filters, set[str]] = {}
             for subscriber in self.subscribers:
                 wanted.setdefault(subscriber.filters, set()).update(subscriber.topics & set(METRIC_TOPICS))
@@ -203,13 +320,21 @@ class Broadcaster:
         return changed
 
 
-def _sse(message: TopicMessage, first: bool) -> ServerSentEvent:
+def _sse(message: TopicMessage, first: bool, event_id: str) -> ServerSentEvent:
     return ServerSentEvent(
         data=message.json,
         event=message.topic,
-        id=str(message.position),
+        id=event_id,
         retry=RECONNECT_MILLISECONDS if first else None,
     )
+
+
+def alert_seq_of(last_event_id: str) -> int | None:
+    """The ;a<seq> part of a Last-Event-ID: the last alert change the client had."""
+    for part in last_event_id.split(";")[1:]:
+        if part.startswith("a") and part[1:].isdigit():
+            return int(part[1:])
+    return None
 
 
 class BadStreamRequest(ValueError):
@@ -252,8 +377,9 @@ async def stream(request: Request) -> Response:
         topics, filters, resume_from = parse_stream_request(request)
     except BadStreamRequest as bad:
         return JSONResponse({"error": str(bad)}, status_code=400)
+    last_event_id = request.headers.get("last-event-id") or ""
     try:
-        subscriber = await broadcaster.subscribe(topics, filters, resume_from)
+        subscriber = await broadcaster.subscribe(topics, filters, resume_from, alert_seq_of(last_event_id))
     except TooManyClients:
         return JSONResponse(
             {"error": f"this server has its {settings.stream_max_clients} stream clients; try again shortly"},
@@ -267,7 +393,19 @@ async def stream(request: Request) -> Response:
             while not subscriber.closed:
                 await subscriber.ready.wait()
                 for message in subscriber.take():
-                    yield _sse(message, first)
+                    subscriber.position = message.position
+                    yield _sse(message, first, subscriber.event_id())
+                    broadcaster.messages_sent += 1
+                    first = False
+                for alert in subscriber.take_alerts():
+                    subscriber.sent_alert_seq = max(subscriber.sent_alert_seq, alert.seq)
+                    yield ServerSentEvent(
+                        data=alert.json,
+                        event="alert",
+                        id=subscriber.event_id(),
+                        retry=RECONNECT_MILLISECONDS if first else None,
+                    )
+                    broadcaster.messages_sent += 1
                     first = False
         finally:
             broadcaster.unsubscribe(subscriber)

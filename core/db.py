@@ -45,6 +45,8 @@ class Listener:
         self.on_signal = on_signal
         self.liveness_every = liveness_every
         self.connected = asyncio.Event()
+        # Connections made: 1 + reconnects.
+        self.connects = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.5
@@ -67,6 +69,7 @@ class Listener:
         ) as conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             self.connected.set()
+            self.connects += 1
             log.info("channel=%s listening", self.channel)
             self.on_signal()
             while not stop.is_set():

@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     reporting_currency: str = "USD"
     log_format: Literal["text", "json"] = "text"
+    # Alerts (docs/alerts.md): how often the detector and the data-quality checks run (0: never, in this process).
+    detector_interval: Annotated[float, Field(ge=0, le=86400)] = 60.0
+    dq_interval: Annotated[float, Field(ge=0, le=86400)] = 300.0
+    # Webhooks that receive new, escalated and resolved alerts (comma-separated URLs), and the HMAC secret.
+    alert_webhooks: Annotated[tuple[str, ...], NoDecode] = ()
+    alert_webhook_secret: str = ""
+    # Delivery attempts per alert change and webhook; the wait before attempt n is backoff * 2^(n-1) seconds.
+    alert_webhook_attempts: Annotated[int, Field(gt=0, le=30)] = 8
+    alert_webhook_backoff: Seconds = 2.0
+    alert_webhook_timeout: Seconds = 10.0
+    # How often the job queue looks for retries that are due (it is woken at once for new jobs).
+    job_poll_interval: Seconds = 5.0
     # The built dashboard (npm run build in web/), served at /.
     dashboard_dir: Path = PROJECT_ROOT / "web" / "dist"
 
@@ -109,7 +121,7 @@ class Settings(BaseSettings):
             raise ValueError("is not an ISO 4217 currency code such as USD")
         return code
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "alert_webhooks", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -123,6 +135,14 @@ class Settings(BaseSettings):
             if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin:
                 raise ValueError(f"{origin!r} is not an origin such as https://dashboards.example.com")
         return origins
+
+    @field_validator("alert_webhooks")
+    @classmethod
+    def _webhook_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return urls
 
     @classmethod
     def from_env(cls) -> "Settings":

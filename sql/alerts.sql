@@ -325,3 +325,19 @@ order by c.alert_id, c.seq desc;
 
 -- name: alerts_open_by_severity
 select severity, count(*) as alerts from analytics.alerts where status <> 'resolved' group by 1;
+
+-- name: lock_webhook_cursor
+-- The webhook dispatcher's cursor; none while another process holds it.
+select seq from pulse.webhook_cursor for update skip locked;
+
+-- name: changes_to_deliver
+select seq, change, alert from pulse.alert_changes where seq > %(after)s order by seq limit 500;
+
+-- name: move_webhook_cursor
+update pulse.webhook_cursor set seq = %(seq)s;
+
+-- name: record_webhook_attempt
+insert into pulse.webhook_attempts (job_id, change_seq, url, attempt, status_code, error, duration_ms)
+values (%(job_id)s, %(change_seq)s, %(url)s, %(attempt)s, %(status_code)s, %(error)s, %(duration_ms)s)
+on conflict (job_id, attempt) do update
+set status_code = excluded.status_code, error = excluded.error, duration_ms = excluded.duration_ms, at = now();

@@ -105,17 +105,32 @@ where projection = %(projection)s;
 select extversion from pg_extension where extname = 'timescaledb';
 
 -- name: projection_lag
--- Events after a projection's checkpoint: those it has yet to apply.
+-- Events after a projection's checkpoint: those it has yet to apply, counted
+-- through the position index up to %(cap)s, never the whole log.
 select count(*) as lag
-from pulse.events e, pulse.projection_checkpoints c
-where c.projection = %(projection)s
-  and (e.xact_id, e.seq) > (c.xact_id, c.seq);
+from pulse.projection_checkpoints c
+cross join lateral (select 1 from pulse.events e
+                    where (e.xact_id, e.seq) > (c.xact_id, c.seq)
+                    limit %(cap)s) as pending
+where c.projection = %(projection)s;
 
 -- name: log_totals
--- How many events are stored and how many inputs were quarantined.
-select (select count(*) from pulse.events) as events,
+-- How many events are stored and how many inputs were quarantined, without
+-- counting the log: exact up to %(cap)s events, beyond that the planner's
+-- estimate (TimescaleDB's approximate_row_count on a hypertable).
+with counted as (
+  select count(*) as events from (select 1 from pulse.events limit %(cap)s) as e
+)
+
+select case when c.events < %(cap)s then c.events
+            when exists (select 1 from pg_extension where extname = 'timescaledb')
+              then greatest(c.events, approximate_row_count('pulse.events'))
+            else greatest(c.events, (select reltuples::bigint from pg_class where oid = 'pulse.events'::regclass))
+       end as events,
+       c.events >= %(cap)s as events_estimated,
        (select count(*) from pulse.quarantine) as quarantined,
-       exists (select 1 from pg_extension where extname = 'timescaledb') as timescaledb;
+       exists (select 1 from pg_extension where extname = 'timescaledb') as timescaledb
+from counted c;
 
 -- name: retention_cutoff
 -- Raw events before this time were dropped by pulse retention; NULL when none were.
