@@ -138,12 +138,7 @@ class PaymentCapturedData(_Data):
 class PaymentFailedData(_Data):
     """A payment for a booking was attempted and refused: nothing was taken."""
 
-    example: ClassVar[dict[str, Any]] = {
-        "booking_id": "b-1",
-        "amount": "120.50",
-        "currency": "EUR",
-        "reason": "card_declined",
-    }
+    example: ClassVar[dict[str, Any]] = {"booking_id": "b-1", "amount": "120.50", "currency": "EUR"}
     booking_id: Identifier
     amount: Amount
     currency: Currency
