@@ -150,6 +150,8 @@ describe('alert figures', () => {
     expect(alertUnit({ kind: 'x', details: { unit: 'ratio' } })).toBe('ratio')
     expect(alertUnit({ kind: 'x', details: { unit: 'EUR' } })).toBe('money')
     expect(formatAlertValue({ kind: 'x', details: { currency: 'EUR' } }, '120.00', 'USD', L)).toBe('€120.00')
+    expect(formatAlertValue({ kind: 'x', details: { unit: 'EUR' } }, '120.00', 'USD', L)).toBe('€120.00')
+    expect(formatAlertValue({ kind: 'x', details: { unit: 'count' } }, '12.0', 'USD', L)).toBe('12')
   })
 
   it('guesses from the kind otherwise', () => {

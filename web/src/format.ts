@@ -271,7 +271,9 @@ export function formatAlertValue(
 ): string {
   switch (alertUnit(alert)) {
     case 'money': {
-      const own = alert.details.currency
+      // details.unit names the currency (docs/alerts.md); details.currency is accepted too.
+      const unit = alert.details.unit
+      const own = typeof unit === 'string' && isCurrencyCode(unit) ? unit : alert.details.currency
       return formatMoney(value, typeof own === 'string' ? own : currency, locale === undefined ? {} : { locale })
     }
     case 'ratio':
