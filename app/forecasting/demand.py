@@ -26,7 +26,8 @@ Rules, in the order they apply:
 * Models. Every other series gets the model that won its rolling-origin
   backtest among AutoETS, AutoARIMA, MSTL and AutoTheta, with the seasonal
   naive forecast always scored beside them and winning ties (see
-  `app.forecasting.selection`), season 7, 80 % and 95 % intervals.
+  `app.forecasting.selection`), season 7, 80 % and 95 % intervals, widened
+  where the backtest showed them too narrow for that series.
 * Never negative. Bookings and revenue cannot be negative, so every forecast
   and bound of a series' own model is clipped at 0 (which keeps the bounds in
   order: lo95 <= lo80 <= forecast <= hi80 <= hi95).
@@ -74,12 +75,9 @@ from app.forecasting.selection import (
     BLOCK_COLUMNS,
     CANDIDATES,
     DEFAULT_WINDOWS,
-    Backtest,
     FloatArray,
-    backtest,
-    choose,
+    select_and_forecast,
 )
-from app.forecasting.selection import forecast as fit_and_forecast
 
 SEASON = 7
 MIN_HISTORY = 28
@@ -246,10 +244,12 @@ def forecast_demand(
     min_history: int = MIN_HISTORY,
     windows: int = DEFAULT_WINDOWS,
     n_jobs: int = 1,
+    calibrate: bool = True,
 ) -> DemandForecast:
     """Fits, backtests, chooses and reconciles daily forecasts for every series in `df`.
 
-    n_jobs is statsforecast's number of worker processes (-1: one per core).
+    n_jobs is statsforecast's number of worker processes (-1: one per core);
+    calibrate=False keeps the models' own interval widths.
     """
     if not 1 <= horizon <= MAX_HORIZON:
         raise ValueError(f"horizon must be 1..{MAX_HORIZON} days, got {horizon}")
@@ -273,9 +273,7 @@ def forecast_demand(
         histories[hierarchy.total] = _History(y=y, zero_filled=0)
 
     modelled = {uid: h.y for uid, h in histories.items() if len(h.y) >= min_history}
-    backtests: dict[str, Backtest] = backtest(modelled, horizon, SEASON, windows, n_jobs=n_jobs)
-    chosen = {uid: choose(backtests[uid]) if uid in backtests else BASELINE for uid in modelled}
-    fitted = fit_and_forecast(modelled, chosen, horizon, SEASON, n_jobs=n_jobs)
+    choices = select_and_forecast(modelled, horizon, SEASON, windows, n_jobs=n_jobs, calibrate=calibrate)
 
     raws: dict[str, FloatArray] = {}  # each series' own forecast, before clipping
     blocks: dict[str, tuple[str, FloatArray]] = {}
@@ -284,10 +282,11 @@ def forecast_demand(
         history = histories.get(uid)
         n = 0 if history is None else len(history.y)
         reason: str | None = None
-        if uid in fitted:
-            model, raw = fitted[uid].model, fitted[uid].values
-            if model != chosen[uid]:
-                reason = f"{chosen[uid]} failed on the full history; the seasonal naive forecast is shown"
+        choice = choices.get(uid)
+        if choice is not None:
+            model, raw = choice.forecast.model, choice.forecast.values
+            if model != choice.chosen:
+                reason = f"{choice.chosen} failed on the full history; the seasonal naive forecast is shown"
         else:
             model, raw = TOO_SHORT, _fallback(np.zeros(0) if history is None else history.y, horizon)
             reason = (
@@ -300,7 +299,7 @@ def forecast_demand(
             reason = "no rows for the total: its history is the sum of the bottom series" + (
                 f"; {reason}" if reason else ""
             )
-        bt = backtests.get(uid)
+        bt = choice.backtest if choice is not None else None
         raws[uid] = raw
         blocks[uid] = (model, np.clip(raw, 0.0, None))
         infos[uid] = SeriesInfo(

@@ -6,8 +6,8 @@ rolling-origin backtest inside the training part only, so nothing of the
 held-out points is seen -- fits it on the training part, forecasts the held-out
 points and scores them: MASE (scaled by the in-sample seasonal naive MAE of
 period `season` on the training part), sMAPE (percent, 0..200) and the share of
-held-out points inside the 80 % and 95 % intervals; the seasonal naive forecast
-is scored beside it.
+held-out points inside the 80 % and 95 % intervals (widened by the backtest as
+in the demand forecasts); the seasonal naive forecast is scored beside it.
 
 The rows are taken in date order. Dates must be evenly spaced (daily, weekly,
 monthly, ... as pandas can infer); where the spacing is a whole number of the
@@ -38,9 +38,8 @@ from app.forecasting.selection import (
     CANDIDATES,
     DEFAULT_WINDOWS,
     FloatArray,
-    backtest,
-    choose,
     forecast,
+    select_and_forecast,
 )
 
 SERIES = "series"
@@ -143,15 +142,14 @@ def evaluate_series(y: FloatArray, season: int, horizon: int, zero_filled: int =
             f"({min_training(season)} for training with season {season}, plus the {horizon} held out)"
         )
     train, actual = y[:n_train], y[n_train:]
-    backtests = backtest({SERIES: train}, horizon, season)
-    chosen = choose(backtests[SERIES])
-    fitted = forecast({SERIES: train}, {SERIES: chosen}, horizon, season)[SERIES]
+    choice = select_and_forecast({SERIES: train}, horizon, season)[SERIES]
+    assert choice.backtest is not None  # min_training leaves room for a backtest
     naive = forecast({SERIES: train}, {SERIES: BASELINE}, horizon, season)[SERIES]
-    values, naive_values = fitted.values, naive.values
+    values, naive_values = choice.forecast.values, naive.values
     if np.all(train >= 0):
         values, naive_values = np.clip(values, 0.0, None), np.clip(naive_values, 0.0, None)
     return Evaluation(
-        model=fitted.model,
+        model=choice.forecast.model,
         mase=mase(actual, values[:, 0], train, season),
         smape=smape(actual, values[:, 0]),
         coverage_80=coverage(actual, values[:, 1], values[:, 2]),
@@ -161,8 +159,8 @@ def evaluate_series(y: FloatArray, season: int, horizon: int, zero_filled: int =
         n_train=n_train,
         horizon=horizon,
         season=season,
-        backtest_horizon=backtests[SERIES].horizon,
-        backtest_mase=dict(backtests[SERIES].mase),
+        backtest_horizon=choice.backtest.horizon,
+        backtest_mase=dict(choice.backtest.mase),
         zero_filled=zero_filled,
     )
 

@@ -28,6 +28,17 @@ infinite score there.
 The choice. The candidate with the lowest score wins; SeasonalNaive is always
 scored beside the candidates and wins ties, so a candidate is chosen only when
 it beat the seasonal naive forecast in the backtest.
+
+The intervals. The models' 80 % and 95 % intervals assume their own model is
+true with known parameters; chosen as the best of five on the backtest, they
+held too few of the actual values there (about 74 % and 89 % on synthetic
+booking series). So `select_and_forecast` widens each interval of the chosen
+model by the factor that would have held 80 % (95 %) of that series' backtest
+values, each error measured against the interval's half-width on its side of
+the mean (`interval_factors`), capped at MAX_WIDENING; it never narrows one
+(`widen`), and the 95 % interval is
+kept at least as wide as the 80 % one. `calibrate=False` keeps the models' own
+widths.
 """
 
 from __future__ import annotations
@@ -53,6 +64,7 @@ LEVELS: tuple[int, int] = (80, 95)
 # Column order of a forecast block: the mean, then the interval bounds.
 BLOCK_COLUMNS: tuple[str, ...] = ("forecast", "lo80", "hi80", "lo95", "hi95")
 DEFAULT_WINDOWS = 3
+MAX_WIDENING = 4.0
 
 
 def make_model(name: str, season: int) -> Any:
@@ -104,6 +116,7 @@ class Backtest:
     mae: dict[str, float]
     mase: dict[str, float]
     coverage: dict[str, dict[int, float]]
+    factors: dict[str, dict[int, float]]
     failed: tuple[str, ...] = ()
 
     def score(self, model: str) -> float:
@@ -134,6 +147,38 @@ def seasonal_naive_scale(y: FloatArray, season: int) -> float:
     if y.shape[0] <= season:
         return math.nan
     return float(np.mean(np.abs(y[season:] - y[:-season])))
+
+
+def interval_factors(actual: FloatArray, values: FloatArray) -> dict[int, float]:
+    """Per level, the smallest factor on the interval's half-widths that would have held
+    `level` % of the backtest's actual values (capped at MAX_WIDENING)."""
+    mean = values[:, 0]
+    above = actual >= mean
+    factors: dict[int, float] = {}
+    for i, level in enumerate(LEVELS):
+        lower, upper = values[:, 1 + 2 * i], values[:, 2 + 2 * i]
+        half = np.where(above, upper - mean, mean - lower)
+        error = np.abs(actual - mean)
+        ratio = np.divide(error, half, out=np.where(error > 0, np.inf, 0.0), where=half > 0)
+        needed = float(np.quantile(ratio, level / 100.0, method="inverted_cdf"))
+        factors[level] = min(needed, MAX_WIDENING)
+    return factors
+
+
+def widen(values: FloatArray, factors: Mapping[int, float]) -> FloatArray:
+    """Interval bounds moved away from the mean by max(1, factor) of their distance; never narrowed.
+
+    Keeps the bounds nested: the 95 % interval is at least as wide as the 80 % one.
+    """
+    result = values.copy()
+    mean = values[:, 0]
+    for i, level in enumerate(LEVELS):
+        factor = max(1.0, factors.get(level, 1.0))
+        result[:, 1 + 2 * i] = mean - factor * (mean - values[:, 1 + 2 * i])
+        result[:, 2 + 2 * i] = mean + factor * (values[:, 2 + 2 * i] - mean)
+    result[:, 3] = np.minimum(result[:, 3], result[:, 1])
+    result[:, 4] = np.maximum(result[:, 4], result[:, 2])
+    return result
 
 
 def choose(backtest: Backtest, candidates: Sequence[str] = CANDIDATES) -> str:
@@ -258,9 +303,10 @@ def backtest(
             mae: dict[str, float] = {}
             mase: dict[str, float] = {}
             coverage: dict[str, dict[int, float]] = {}
+            factors: dict[str, dict[int, float]] = {}
             for name in names:
                 if (uid, name) in failed:
-                    mae[name], mase[name], coverage[name] = math.inf, math.inf, {}
+                    mae[name], mase[name], coverage[name], factors[name] = math.inf, math.inf, {}, {}
                     continue
                 values, actual = blocks[(uid, name)]
                 assert actual is not None
@@ -271,6 +317,7 @@ def backtest(
                     level: float(np.mean((actual >= values[:, 1 + 2 * i]) & (actual <= values[:, 2 + 2 * i])))
                     for i, level in enumerate(LEVELS)
                 }
+                factors[name] = interval_factors(actual, values)
             results[uid] = Backtest(
                 horizon=hb,
                 windows=windows,
@@ -278,6 +325,7 @@ def backtest(
                 mae=mae,
                 mase=mase,
                 coverage=coverage,
+                factors=factors,
                 failed=tuple(name for name in names if (uid, name) in failed),
             )
     return results
@@ -318,3 +366,38 @@ def forecast(
                 raise RuntimeError(f"no model could forecast series {uid!r}")
             results[uid] = ModelForecast(BASELINE, blocks[(uid, BASELINE)][0])
     return results
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One series' backtest, the model it chose and that model's forecast."""
+
+    chosen: str  # the backtest's winner (the seasonal naive where no backtest was possible)
+    backtest: Backtest | None
+    forecast: ModelForecast  # of `chosen`, or of the seasonal naive where `chosen` failed on the full history
+
+
+def select_and_forecast(
+    series: Mapping[str, FloatArray],
+    h: int,
+    season: int,
+    windows: int = DEFAULT_WINDOWS,
+    n_jobs: int = 1,
+    calibrate: bool = True,
+) -> dict[str, Choice]:
+    """Backtest, choose, fit the chosen model on the whole series and forecast h periods.
+
+    With `calibrate`, the intervals are widened (never narrowed) by the factor
+    that would have brought the chosen model's backtest coverage up to each
+    level (see interval_factors and widen).
+    """
+    backtests = backtest(series, h, season, windows, n_jobs=n_jobs)
+    chosen = {uid: choose(backtests[uid]) if uid in backtests else BASELINE for uid in series}
+    fitted = forecast(series, chosen, h, season, n_jobs=n_jobs)
+    choices: dict[str, Choice] = {}
+    for uid in series:
+        result, bt = fitted[uid], backtests.get(uid)
+        if calibrate and bt is not None and bt.factors.get(result.model):
+            result = ModelForecast(result.model, widen(result.values, bt.factors[result.model]))
+        choices[uid] = Choice(chosen=chosen[uid], backtest=bt, forecast=result)
+    return choices
