@@ -220,3 +220,13 @@ def test_calibration_can_be_switched_off() -> None:
     calibrated = forecast_demand(frame, hierarchy, 7).base
     np.testing.assert_allclose(raw["forecast"], calibrated["forecast"])
     assert np.all(calibrated["hi95"] >= raw["hi95"] - 1e-9)
+
+
+def test_candidates_can_be_narrowed() -> None:
+    rng = np.random.default_rng(4)
+    frame = long_frame({"t": weekly(rng, 30.0, 80), "a": weekly(rng, 30.0, 80)})
+    result = forecast_demand(frame, Hierarchy(total="t", bottom=("a",)), 7, candidates=("AutoETS",))
+    assert set(result.series["a"].mase) == {BASELINE, "AutoETS"}
+    assert result.series["a"].model in {BASELINE, "AutoETS"}
+    with pytest.raises(ValueError, match="unknown model"):
+        forecast_demand(frame, Hierarchy(total="t", bottom=("a",)), 7, candidates=("Prophet",))

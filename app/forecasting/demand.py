@@ -245,11 +245,14 @@ def forecast_demand(
     windows: int = DEFAULT_WINDOWS,
     n_jobs: int = 1,
     calibrate: bool = True,
+    candidates: Sequence[str] = CANDIDATES,
 ) -> DemandForecast:
     """Fits, backtests, chooses and reconciles daily forecasts for every series in `df`.
 
     n_jobs is statsforecast's number of worker processes (-1: one per core);
-    calibrate=False keeps the models' own interval widths.
+    calibrate=False keeps the models' own interval widths; `candidates` may
+    leave out models (AutoARIMA costs about half of a refresh) but the seasonal
+    naive forecast is always scored.
     """
     if not 1 <= horizon <= MAX_HORIZON:
         raise ValueError(f"horizon must be 1..{MAX_HORIZON} days, got {horizon}")
@@ -273,7 +276,9 @@ def forecast_demand(
         histories[hierarchy.total] = _History(y=y, zero_filled=0)
 
     modelled = {uid: h.y for uid, h in histories.items() if len(h.y) >= min_history}
-    choices = select_and_forecast(modelled, horizon, SEASON, windows, n_jobs=n_jobs, calibrate=calibrate)
+    choices = select_and_forecast(
+        modelled, horizon, SEASON, windows, n_jobs=n_jobs, calibrate=calibrate, candidates=candidates
+    )
 
     raws: dict[str, FloatArray] = {}  # each series' own forecast, before clipping
     blocks: dict[str, tuple[str, FloatArray]] = {}
