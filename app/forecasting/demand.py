@@ -56,7 +56,11 @@ Rules, in the order they apply:
 hierarchicalforecast (MinTrace and friends) was not used: it would add a
 dependency and its probabilistic reconciliation methods (bootstrap, normality)
 need the in-sample residuals of every model, while bottom-up is what the issue
-asks for and is exact by construction.
+asks for and is exact by construction. What it costs, measured by
+bench/forecast_backtest.py on synthetic traffic: at 28 days the bottom-up total
+is a little less accurate than the total's own model (median MASE 1.15 against
+1.07; the seasonal naive forecast 1.53), at 90 days a little more accurate.
+MinTrace would be the next step if that matters.
 """
 
 from __future__ import annotations
@@ -164,6 +168,14 @@ class _History:
     zero_filled: int
 
 
+def _days(values: pd.Series) -> pd.Series:
+    """Dates or datetimes as datetime64 at midnight; time-zone-aware ones at their local date."""
+    days = pd.to_datetime(values)
+    if days.dt.tz is not None:
+        days = days.dt.tz_localize(None)
+    return days.dt.normalize()
+
+
 def prepare_histories(df: pd.DataFrame, end: pd.Timestamp | None = None) -> tuple[dict[str, _History], pd.Timestamp]:
     """Daily histories per series, missing days filled with 0; returns them and the last day."""
     missing = {"unique_id", "ds", "y"} - set(df.columns)
@@ -174,7 +186,7 @@ def prepare_histories(df: pd.DataFrame, end: pd.Timestamp | None = None) -> tupl
     frame = pd.DataFrame(
         {
             "unique_id": df["unique_id"].astype(str),
-            "ds": pd.to_datetime(df["ds"]).dt.normalize(),
+            "ds": _days(df["ds"]),
             "y": pd.to_numeric(df["y"]).astype(np.float64),
         }
     )
