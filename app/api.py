@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
+from urllib.parse import urlencode
 
 import psycopg
 from psycopg.rows import dict_row
@@ -16,12 +17,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from app import ingest
+from app.auth import Authenticator, parse_token, requires, set_ticket
 from app.ingest import BadBody
+from app.logs import RequestLog
 from app.metrics import HOURLY_WINDOW, MAX_HOURLY_RANGE, TOPIC_PROJECTIONS, Filters, dimensions, read_topics
 from app.openapi import get_openapi
 from app.stream import Broadcaster, parse_time, stream, wait_until_passed
@@ -47,9 +50,15 @@ SNAPSHOT_TOPICS = {
 
 class State(TypedDict):
     settings: Settings
+    # Reads for dashboards (stream, snapshots) and token checks, as the dashboard role.
     pool: AsyncConnectionPool[Any]
+    # POST /v1/events, as the ingest role.
+    ingest_pool: AsyncConnectionPool[Any]
+    # The projections and /v1/status, as the projector role.
+    projector_pool: AsyncConnectionPool[Any]
     runner: ProjectionRunner
     broadcaster: Broadcaster
+    authenticator: Authenticator
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -66,9 +75,10 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+@requires("ingest")
 async def post_events(request: Request) -> Response:
     settings: Settings = request.state.settings
-    pool: AsyncConnectionPool[Any] = request.state.pool
+    pool: AsyncConnectionPool[Any] = request.state.ingest_pool
     content_type = request.headers.get("content-type")
     try:
         body = await read_body(request, settings.max_body_bytes)
@@ -108,9 +118,10 @@ async def get_schema(request: Request) -> Response:
     return JSONResponse(json_schema(), media_type="application/schema+json")
 
 
+@requires("read")
 async def get_status(request: Request) -> Response:
     """Event count, and per projection its checkpoint and lag; ?position=X/Y adds whether each has passed it."""
-    pool: AsyncConnectionPool[Any] = request.state.pool
+    pool: AsyncConnectionPool[Any] = request.state.projector_pool
     wanted: LogPosition | None = None
     if "position" in request.query_params:
         try:
@@ -175,6 +186,7 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
+@requires("read")
 async def get_metric(request: Request) -> Response:
     """A JSON snapshot: the stream's message for one topic and the filters asked for."""
     pool: AsyncConnectionPool[Any] = request.state.pool
@@ -208,6 +220,7 @@ async def get_metric(request: Request) -> Response:
     return Response(messages[topic].json, media_type="application/json")
 
 
+@requires("read")
 async def get_dimensions(request: Request) -> Response:
     pool: AsyncConnectionPool[Any] = request.state.pool
     async with pool.connection() as conn:
@@ -215,13 +228,33 @@ async def get_dimensions(request: Request) -> Response:
 
 
 async def dashboard(request: Request) -> Response:
+    """The dashboard page. Opened as /?token=TOKEN, it swaps the token for a ticket cookie and drops it from the URL."""
     settings: Settings = request.state.settings
+    if "token" in request.query_params and settings.auth != "off":
+        return await sign_in(request)
     index = settings.dashboard_dir / "index.html"
     if not index.is_file():
         return PlainTextResponse(
             f"The dashboard is not built ({index} is missing): run `make setup`, which builds web/.", status_code=404
         )
     return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+async def sign_in(request: Request) -> Response:
+    authenticator: Authenticator = request.state.authenticator
+    parsed = parse_token(request.query_params["token"])
+    scopes = await authenticator.token_scopes(*parsed) if parsed else None
+    if parsed is None or scopes is None or not {"read", "admin"} & set(scopes):
+        return PlainTextResponse("This link's token is unknown, revoked, or may not read: ask for a new one.", 401)
+    kept = [(key, value) for key, value in request.query_params.multi_items() if key != "token"]
+    response = RedirectResponse("/" + (f"?{urlencode(kept)}" if kept else ""), status_code=303)
+    set_ticket(response, authenticator, parsed[0], request)
+    return response
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up and serving: no database involved."""
+    return JSONResponse({"status": "ok"})
 
 
 async def database_unavailable(request: Request, error: Exception) -> Response:
@@ -248,12 +281,29 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        pool = make_pool(settings.database_url, settings.pool_max_size, timeout=settings.pool_timeout)
+        # Each job acts as the least database role it needs.
+        pool = make_pool(
+            settings.database_url,
+            settings.pool_max_size,
+            timeout=settings.pool_timeout,
+            role=settings.role("dashboard"),
+            statement_timeout="30s",
+        )
+        ingest_pool = make_pool(
+            settings.database_url,
+            settings.pool_max_size,
+            timeout=settings.pool_timeout,
+            role=settings.role("ingest"),
+            statement_timeout="30s",
+        )
         # The projections have their own connections: busy requests never starve them.
-        projector_pool = make_pool(settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 1)
-        await pool.open(wait=True, timeout=30)
-        await projector_pool.open(wait=True, timeout=30)
-        async with pool.connection() as conn:
+        projector_pool = make_pool(
+            settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 2, role=settings.role("projector")
+        )
+        pools = (pool, ingest_pool, projector_pool)
+        for each in pools:
+            await each.open(wait=True, timeout=30)
+        async with projector_pool.connection() as conn:
             # The views read the business time zone and currency from the database.
             try:
                 await conn.execute(
@@ -261,10 +311,12 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
                     {"timezone": settings.timezone, "reporting_currency": settings.reporting_currency},
                 )
             except psycopg.errors.RaiseException as refused:
-                await pool.close()
-                await projector_pool.close()
+                for each in pools:
+                    await each.close()
                 log.critical("PULSE_TIMEZONE: %s; %s", refused.diag.message_primary, refused.diag.message_hint)
                 raise SystemExit(2) from None
+        authenticator = Authenticator(pool, settings)
+        await authenticator.load_key()
         runner = ProjectionRunner(projector_pool, ALL_PROJECTIONS, settings)
         broadcaster = Broadcaster(pool, settings)
         listener = Listener(settings.database_url, PROJECTIONS_CHANNEL, broadcaster.changed.set)
@@ -290,7 +342,15 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
 
         runner_failed.add_done_callback(runner_died)
         try:
-            yield {"settings": settings, "pool": pool, "runner": runner, "broadcaster": broadcaster}
+            yield {
+                "settings": settings,
+                "pool": pool,
+                "ingest_pool": ingest_pool,
+                "projector_pool": projector_pool,
+                "runner": runner,
+                "broadcaster": broadcaster,
+                "authenticator": authenticator,
+            }
         finally:
             runner_failed.cancel()
             stop.set()
@@ -299,13 +359,14 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             for task in side_tasks:
                 task.cancel()
             await asyncio.gather(*side_tasks, return_exceptions=True)
-            await pool.close()
-            await projector_pool.close()
+            for each in pools:
+                await each.close()
 
     return Starlette(
         routes=[
             Route("/", dashboard),
             Mount("/assets", app=StaticFiles(directory=settings.dashboard_dir / "assets", check_dir=False)),
+            Route("/healthz", healthz),
             Route("/v1/events", post_events, methods=["POST"]),
             Route("/v1/schema", get_schema),
             Route("/v1/status", get_status),
@@ -314,9 +375,14 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             Route("/v1/metrics/{name}", get_metric),
             Route("/v1/openapi.json", get_openapi),
         ],
-        middleware=[Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_headers=["*"])]
-        if settings.cors_origins
-        else [],
+        middleware=[
+            *([Middleware(RequestLog)] if settings.log_requests else []),
+            *(
+                [Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_headers=["*"])]
+                if settings.cors_origins
+                else []
+            ),
+        ],
         exception_handlers={
             psycopg.OperationalError: database_unavailable,
             psycopg.InterfaceError: database_unavailable,

@@ -187,7 +187,14 @@ class Tally:
     failed_requests: int = 0
 
 
-async def simulate(url: str, rate: float, duration: float, seed: int | None = None, concurrency: int = 4) -> Tally:
+async def simulate(
+    url: str,
+    rate: float,
+    duration: float,
+    seed: int | None = None,
+    concurrency: int = 4,
+    token: str | None = None,
+) -> Tally:
     """Sends about rate events/s (shaped by the time of day) for duration seconds."""
     rng = random.Random(seed)
     journeys = Journeys(rng)
@@ -212,7 +219,8 @@ async def simulate(url: str, rate: float, duration: float, seed: int | None = No
             in_flight.release()
 
     started = time.monotonic()
-    async with httpx2.AsyncClient(timeout=30) as client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx2.AsyncClient(timeout=30, headers=headers) as client:
         while (elapsed := time.monotonic() - started) < duration:
             now = datetime.now(UTC)
             owed += rate * tick * intensity(now)
