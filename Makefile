@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: setup system-deps web run test lint bench db-stop clean
+.PHONY: setup system-deps web run test test-fuzz test-install lint bench db-stop clean
 
 setup: system-deps $(VENV)/.installed web
 
@@ -35,6 +35,14 @@ run: setup
 test: setup
 	@$(BIN)/pytest
 	@cd web && npm test --silent
+
+# At least 10,000 hostile requests at POST /v1/events; not in `make test`, but in CI.
+test-fuzz: setup
+	@$(BIN)/pytest -m fuzz tests/fuzz -s -q
+
+# pip install . into a fresh virtualenv, then migrate and serve from another directory.
+test-install: setup
+	@$(BIN)/pytest -m install tests/install -q
 
 lint: setup
 	@$(BIN)/ruff check .

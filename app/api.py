@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
+from urllib.parse import urlencode
 
 import psycopg
 from psycopg.rows import dict_row
@@ -16,12 +17,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from app import ingest, operations
+from app.auth import Authenticator, parse_token, requires, set_ticket
 from app.ingest import BadBody
+from app.logs import RequestLog
 from app.metrics import HOURLY_WINDOW, MAX_HOURLY_RANGE, TOPIC_PROJECTIONS, Filters, dimensions, read_topics
 from app.openapi import get_openapi
 from app.stream import Broadcaster, parse_time, stream, wait_until_passed
@@ -49,10 +52,16 @@ SNAPSHOT_TOPICS = {
 
 class State(TypedDict):
     settings: Settings
+    # Reads for dashboards (stream, snapshots) and token checks, as the dashboard role.
     pool: AsyncConnectionPool[Any]
+    # POST /v1/events, as the ingest role.
+    ingest_pool: AsyncConnectionPool[Any]
+    # The projections and /v1/status, as the projector role.
+    projector_pool: AsyncConnectionPool[Any]
     runner: ProjectionRunner
     broadcaster: Broadcaster
     listener_connects: Callable[[], int]
+    authenticator: Authenticator
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -69,9 +78,10 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+@requires("ingest")
 async def post_events(request: Request) -> Response:
     settings: Settings = request.state.settings
-    pool: AsyncConnectionPool[Any] = request.state.pool
+    pool: AsyncConnectionPool[Any] = request.state.ingest_pool
     content_type = request.headers.get("content-type")
     try:
         body = await read_body(request, settings.max_body_bytes)
@@ -112,9 +122,10 @@ async def get_schema(request: Request) -> Response:
     return JSONResponse(json_schema(), media_type="application/schema+json")
 
 
+@requires("read")
 async def get_status(request: Request) -> Response:
     """Event count, and per projection its checkpoint and lag; ?position=X/Y adds whether each has passed it."""
-    pool: AsyncConnectionPool[Any] = request.state.pool
+    pool: AsyncConnectionPool[Any] = request.state.projector_pool
     wanted: LogPosition | None = None
     if "position" in request.query_params:
         try:
@@ -186,6 +197,7 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
+@requires("read")
 async def get_metric(request: Request) -> Response:
     """A JSON snapshot: the stream's message for one topic and the filters asked for."""
     pool: AsyncConnectionPool[Any] = request.state.pool
@@ -219,6 +231,7 @@ async def get_metric(request: Request) -> Response:
     return Response(messages[topic].json, media_type="application/json")
 
 
+@requires("read")
 async def get_dimensions(request: Request) -> Response:
     pool: AsyncConnectionPool[Any] = request.state.pool
     async with pool.connection() as conn:
@@ -226,13 +239,28 @@ async def get_dimensions(request: Request) -> Response:
 
 
 async def dashboard(request: Request) -> Response:
+    """The dashboard page. Opened as /?token=TOKEN, it swaps the token for a ticket cookie and drops it from the URL."""
     settings: Settings = request.state.settings
+    if "token" in request.query_params and settings.auth != "off":
+        return await sign_in(request)
     index = settings.dashboard_dir / "index.html"
     if not index.is_file():
         return PlainTextResponse(
             f"The dashboard is not built ({index} is missing): run `make setup`, which builds web/.", status_code=404
         )
     return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+async def sign_in(request: Request) -> Response:
+    authenticator: Authenticator = request.state.authenticator
+    parsed = parse_token(request.query_params["token"])
+    scopes = await authenticator.token_scopes(*parsed) if parsed else None
+    if parsed is None or scopes is None or not {"read", "admin"} & set(scopes):
+        return PlainTextResponse("This link's token is unknown, revoked, or may not read: ask for a new one.", 401)
+    kept = [(key, value) for key, value in request.query_params.multi_items() if key != "token"]
+    response = RedirectResponse("/" + (f"?{urlencode(kept)}" if kept else ""), status_code=303)
+    set_ticket(response, authenticator, parsed[0], request)
+    return response
 
 
 async def database_unavailable(request: Request, error: Exception) -> Response:
@@ -259,12 +287,29 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        pool = make_pool(settings.database_url, settings.pool_max_size, timeout=settings.pool_timeout)
+        # Each job acts as the least database role it needs.
+        pool = make_pool(
+            settings.database_url,
+            settings.pool_max_size,
+            timeout=settings.pool_timeout,
+            role=settings.role("dashboard"),
+            statement_timeout="30s",
+        )
+        ingest_pool = make_pool(
+            settings.database_url,
+            settings.pool_max_size,
+            timeout=settings.pool_timeout,
+            role=settings.role("ingest"),
+            statement_timeout="30s",
+        )
         # The projections have their own connections: busy requests never starve them.
-        projector_pool = make_pool(settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 1)
-        await pool.open(wait=True, timeout=30)
-        await projector_pool.open(wait=True, timeout=30)
-        async with pool.connection() as conn:
+        projector_pool = make_pool(
+            settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 4, role=settings.role("projector")
+        )
+        pools = (pool, ingest_pool, projector_pool)
+        for each in pools:
+            await each.open(wait=True, timeout=30)
+        async with projector_pool.connection() as conn:
             # The views read the business time zone and currency from the database.
             try:
                 await conn.execute(
@@ -272,10 +317,12 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
                     {"timezone": settings.timezone, "reporting_currency": settings.reporting_currency},
                 )
             except psycopg.errors.RaiseException as refused:
-                await pool.close()
-                await projector_pool.close()
+                for each in pools:
+                    await each.close()
                 log.critical("PULSE_TIMEZONE: %s; %s", refused.diag.message_primary, refused.diag.message_hint)
                 raise SystemExit(2) from None
+        authenticator = Authenticator(pool, settings)
+        await authenticator.load_key()
         runner = ProjectionRunner(projector_pool, ALL_PROJECTIONS, settings)
         broadcaster = Broadcaster(pool, settings)
         alerts_woken = asyncio.Event()
@@ -291,7 +338,7 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             asyncio.create_task(broadcaster.run(stop), name="broadcaster"),
         ]
         # The alert detector, data-quality checks and webhook delivery (app/operations.py).
-        for number, work in enumerate(operations.background_tasks(pool, settings, alerts_woken, stop)):
+        for number, work in enumerate(operations.background_tasks(projector_pool, settings, alerts_woken, stop)):
             side_tasks.append(asyncio.create_task(work, name=f"alerting:{number}"))
 
         def watch(task: asyncio.Task[None]) -> None:
@@ -313,9 +360,12 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             yield {
                 "settings": settings,
                 "pool": pool,
+                "ingest_pool": ingest_pool,
+                "projector_pool": projector_pool,
                 "runner": runner,
                 "broadcaster": broadcaster,
                 "listener_connects": lambda: listener.connects,
+                "authenticator": authenticator,
             }
         finally:
             runner_failed.cancel()
@@ -325,8 +375,8 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             for task in side_tasks:
                 task.cancel()
             await asyncio.gather(*side_tasks, return_exceptions=True)
-            await pool.close()
-            await projector_pool.close()
+            for each in pools:
+                await each.close()
 
     return Starlette(
         routes=[
@@ -341,12 +391,15 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             Route("/v1/openapi.json", get_openapi),
             *operations.ROUTES,
         ],
-        middleware=[Middleware(operations.RequestTimer)]
-        + (
-            [Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_headers=["*"])]
-            if settings.cors_origins
-            else []
-        ),
+        middleware=[
+            Middleware(operations.RequestTimer),
+            *([Middleware(RequestLog)] if settings.log_requests else []),
+            *(
+                [Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_headers=["*"])]
+                if settings.cors_origins
+                else []
+            ),
+        ],
         exception_handlers={
             psycopg.OperationalError: database_unavailable,
             psycopg.InterfaceError: database_unavailable,

@@ -14,18 +14,13 @@ from typing import Any
 import httpx2
 import psycopg
 
+from app.logs import configure_logging
 from core.migrate import migrate
 from core.settings import PROJECT_ROOT, Settings, SettingsError
 from core.sql import query
 from projections import ALL_PROJECTIONS
 
 log = logging.getLogger("pulse")
-
-
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # One line per HTTP request would drown everything else.
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,6 +58,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "port": args.port,
         "log_level": "info",
         "access_log": False,
+        # Our handlers and format (PULSE_LOG_FORMAT) for uvicorn's lines too.
+        "log_config": None,
         "timeout_graceful_shutdown": int(settings.shutdown_grace),
     }
     if args.workers == 1:
@@ -183,7 +180,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: --at: {error}", file=sys.stderr)
             return 2
         incident = Incident(args.incident, at, args.incident_minutes, args.destination)
-    tally = asyncio.run(simulate(args.url, args.rate, args.duration, seed=args.seed, incident=incident))
+    token = args.token or os.environ.get("PULSE_TOKEN")
+    tally = asyncio.run(simulate(args.url, args.rate, args.duration, seed=args.seed, incident=incident, token=token))
     elapsed = time.monotonic() - started
     print(
         f"sent {tally.sent} events in {elapsed:.1f}s ({tally.sent / elapsed:.0f}/s): "
@@ -191,7 +189,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         f"{tally.failed_requests} failed requests"
     )
     try:
-        status = httpx2.get(args.url.rstrip("/") + "/v1/status", timeout=10).json()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        status = httpx2.get(args.url.rstrip("/") + "/v1/status", timeout=10, headers=headers).json()
         for name, projection in status["projections"].items():
             print(f"projection {name}: lag {projection.get('lag')} events")
     except (httpx2.HTTPError, ValueError, KeyError) as error:
@@ -236,6 +235,48 @@ def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """pulse token create|list|revoke: API tokens, stored hashed."""
+    from app.auth import new_token, scopes_from
+
+    with psycopg.connect(settings.database_url) as conn:
+        if args.token_command == "create":
+            try:
+                scopes = scopes_from(args.scope)
+            except ValueError as error:
+                print(f"error: --scope: {error}", file=sys.stderr)
+                return 2
+            token = new_token()
+            conn.execute(
+                query("create_token"),
+                {
+                    "token_id": token.token_id,
+                    "name": args.name or ",".join(scopes),
+                    "scopes": scopes,
+                    "secret_hash": token.secret_hash,
+                },
+            )
+            print(f"token {token.token_id} ({','.join(scopes)}); it is shown once, keep it secret:")
+            print(token.text)
+        elif args.token_command == "list":
+            for token_id, name, scopes, created_at, revoked_at in conn.execute(query("list_tokens")).fetchall():
+                state = f"revoked {revoked_at:%Y-%m-%d %H:%M}" if revoked_at else "live"
+                print(f"{token_id}  {','.join(scopes):<18} {state:<24} created {created_at:%Y-%m-%d %H:%M}  {name}")
+        else:
+            prefix = args.token_id.strip().lower()
+            if len(prefix) < 8 or not all(c in "0123456789abcdef-" for c in prefix):
+                print("error: give the token's id, or at least its first 8 characters", file=sys.stderr)
+                return 2
+            revoked = conn.execute(query("revoke_token"), {"prefix": prefix}).fetchall()
+            if len(revoked) != 1:
+                conn.rollback()
+                found = "no live token" if not revoked else f"{len(revoked)} tokens"
+                print(f"error: {found} with an id starting {prefix}; nothing revoked", file=sys.stderr)
+                return 1
+            print(f"revoked {revoked[0][0]} ({revoked[0][1]}); servers refuse it within seconds")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """`make run`: local database, migrations, server and demo traffic."""
     if settings.use_local_cluster:
@@ -257,7 +298,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print(f"loaded {added} demo exchange rates to USD; load real ones with pulse fx load")
     base = f"http://{args.host}:{args.port}"
     pulse = [sys.executable, "-m", "app.cli"]
-    server = subprocess.Popen([*pulse, "serve", "--host", args.host, "--port", str(args.port)])
+    # A local demo on loopback: no tokens, so the printed links open as they are.
+    server = subprocess.Popen(
+        [*pulse, "serve", "--host", args.host, "--port", str(args.port)],
+        env={**os.environ, "PULSE_AUTH": "off", "PULSE_LOG_REQUESTS": "false"},
+    )
     try:
         if not wait_until_serving(base, server):
             print("error: the server did not start", file=sys.stderr)
@@ -294,7 +339,7 @@ def wait_until_serving(base: str, server: subprocess.Popen[Any], timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and server.poll() is None:
         try:
-            if httpx2.get(base + "/v1/status", timeout=2).status_code == 200:
+            if httpx2.get(base + "/healthz", timeout=2).status_code == 200:
                 return True
         except httpx2.HTTPError:
             pass
@@ -352,6 +397,9 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--url", default="http://127.0.0.1:8000")
     simulate.add_argument("--seed", type=int, default=None)
     simulate.add_argument(
+        "--token", help="an ingest token (default: PULSE_TOKEN); needed unless the server runs with PULSE_AUTH=off"
+    )
+    simulate.add_argument(
         "--incident",
         choices=("destination-outage", "price-bug", "cancellation-wave", "payment-failures"),
         help="inject an incident into otherwise normal traffic",
@@ -371,6 +419,16 @@ def parser() -> argparse.ArgumentParser:
     detect.add_argument("--at", default=None, help="as of this RFC 3339 time (default: now)")
     detect.set_defaults(handler=cmd_detect)
 
+    token = commands.add_parser("token", help="API tokens: create, list, revoke")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="a new token; printed alone on the last line")
+    create.add_argument("--scope", required=True, help="ingest, read and/or admin, comma-separated")
+    create.add_argument("--name", help="what it is for (default: its scopes)")
+    token_commands.add_parser("list", help="every token, live or revoked, without secrets")
+    revoke = token_commands.add_parser("revoke", help="refuse a token from now on")
+    revoke.add_argument("token_id", help="the token's id, or its first 8 characters or more")
+    token.set_defaults(handler=cmd_token)
+
     demo = commands.add_parser("demo", help="local database, server and demo traffic (make run)")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
@@ -380,13 +438,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    configure_logging()
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format)
     code: int = args.handler(args, settings)
     return code
 

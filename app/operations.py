@@ -8,6 +8,7 @@ data-quality checks every PULSE_DQ_INTERVAL, and webhook delivery.
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Coroutine, Iterable
@@ -25,6 +26,7 @@ from starlette.routing import Route
 
 from app import dq, webhooks
 from app.alerts import detect
+from app.auth import requires
 from core.settings import Settings
 from core.sql import named_queries, query
 from projections import ALL_PROJECTIONS
@@ -105,7 +107,7 @@ async def metrics(request: Request) -> Response:
     STREAM_CLIENTS.set(len(broadcaster.subscribers))
     STREAM_MESSAGES.set(broadcaster.messages_sent)
     LISTEN_CONNECTS.set(getattr(request.state, "listener_connects", lambda: 0)())
-    await DB_GAUGES.refresh(request.state.pool)
+    await DB_GAUGES.refresh(request.state.projector_pool)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -122,7 +124,7 @@ async def readyz(request: Request) -> Response:
 
     problems = []
     try:
-        async with request.state.pool.connection() as conn:
+        async with request.state.projector_pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             version = await (await cur.execute("select version_num from alembic_version")).fetchone()
             failing = await (
@@ -160,6 +162,7 @@ def _alert_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@requires("read")
 async def list_alerts(request: Request) -> Response:
     async with request.state.pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
@@ -176,12 +179,12 @@ async def _change_alert(request: Request, action: str) -> Response:
     body = await request.body()
     if body:
         try:
-            payload = __import__("json").loads(body)
+            payload = json.loads(body)
             by = str(payload.get("by"))[:200] if isinstance(payload, dict) and payload.get("by") else None
         except ValueError:
             return JSONResponse({"error": 'the body, if any, is JSON such as {"by": "ana"}'}, status_code=400)
     queries = named_queries("alerts.sql")
-    async with request.state.pool.connection() as conn:
+    async with request.state.projector_pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
         if action == "ack":
             await cur.execute(queries["acknowledge_alert"], {"id": alert_id, "by": by})
@@ -193,15 +196,18 @@ async def _change_alert(request: Request, action: str) -> Response:
     return JSONResponse(_alert_json(row))
 
 
+@requires("admin")
 async def acknowledge(request: Request) -> Response:
     """Acknowledges an open alert (an acknowledged or resolved one stays as it is); answers the alert."""
     return await _change_alert(request, "ack")
 
 
+@requires("admin")
 async def resolve(request: Request) -> Response:
     return await _change_alert(request, "resolve")
 
 
+@requires("read")
 async def get_dq(request: Request) -> Response:
     async with request.state.pool.connection() as conn:
         return JSONResponse(await dq.latest(conn))

@@ -254,6 +254,7 @@ async def simulate(
     seed: int | None = None,
     concurrency: int = 4,
     incident: Incident | None = None,
+    token: str | None = None,
 ) -> Tally:
     """Sends about rate events/s (shaped by the time of day) for duration seconds, with an incident if given."""
     rng = random.Random(seed)
@@ -279,7 +280,8 @@ async def simulate(
             in_flight.release()
 
     started = time.monotonic()
-    async with httpx2.AsyncClient(timeout=30) as client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx2.AsyncClient(timeout=30, headers=headers) as client:
         while (elapsed := time.monotonic() - started) < duration:
             now = datetime.now(UTC)
             owed += rate * tick * intensity(now)

@@ -23,6 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.auth import requires
 from app.metrics import (
     ALERTS_TOPIC,
     ALL_TOPICS,
@@ -370,6 +371,7 @@ def parse_stream_request(request: Request) -> tuple[frozenset[str], Filters, Log
     return frozenset(asked), filters, resume_from
 
 
+@requires("read")
 async def stream(request: Request) -> Response:
     broadcaster: Broadcaster = request.state.broadcaster
     settings: Settings = request.state.settings

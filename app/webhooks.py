@@ -45,7 +45,8 @@ def make_app(settings: Settings) -> procrastinate.App:
     """The job queue, its connections pointed at schema procrastinate, with the delivery task."""
     connector = procrastinate.PsycopgConnector(
         conninfo=settings.database_url,
-        kwargs={"options": "-c search_path=procrastinate"},
+        # The queue's tables, as the projector role, like the server's other background jobs.
+        kwargs={"options": f"-c search_path=procrastinate -c role={settings.role('projector')}"},
         min_size=1,
         max_size=3,
     )
@@ -85,7 +86,9 @@ async def post_once(settings: Settings, job_id: int, attempt: int, change_seq: i
     except httpx2.HTTPError as failure:
         error = f"{type(failure).__name__}: {failure}" or type(failure).__name__
     elapsed = int((time.perf_counter() - started) * 1000)
-    async with await psycopg.AsyncConnection.connect(settings.database_url, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        settings.database_url, autocommit=True, options=f"-c role={settings.role('projector')}"
+    ) as conn:
         await conn.execute(
             named_queries("alerts.sql")["record_webhook_attempt"],
             {

@@ -36,7 +36,8 @@ def wait_until_caught_up(base: str) -> None:
 def start_server(url: str, port: int, workers: int = 1, **env: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env={**os.environ, "PULSE_DATABASE_URL": url, **env},
+        # Open API: the figures measure ingest and the stream, not token checks.
+        env={**os.environ, "PULSE_DATABASE_URL": url, "PULSE_AUTH": "off", **env},
         stderr=subprocess.DEVNULL,
     )
     if not wait_until_serving(f"http://127.0.0.1:{port}", process):

@@ -19,8 +19,30 @@ PROJECTIONS_CHANNEL = "pulse_projections_v1"
 LISTENER_APPLICATION_NAME = "pulse-listener"
 
 
-def make_pool(database_url: str, max_size: int, timeout: float = 30.0) -> AsyncConnectionPool[Any]:
-    """A pool to open in the lifespan (never at import); getting a connection fails after timeout seconds."""
+def make_pool(
+    database_url: str,
+    max_size: int,
+    timeout: float = 30.0,
+    role: str | None = None,
+    statement_timeout: str = "0",
+) -> AsyncConnectionPool[Any]:
+    """A pool to open in the lifespan (never at import); getting a connection fails after timeout seconds.
+
+    With a role, every connection acts as that role (SET ROLE): a job uses the
+    least role it needs. statement_timeout bounds each statement ("30s"; "0":
+    none); no connection may sit idle in a transaction for more than a minute.
+    """
+
+    async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
+        if role is not None:
+            await conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+        await conn.execute(
+            "select set_config('statement_timeout', %s, false), "
+            "set_config('idle_in_transaction_session_timeout', '60s', false)",
+            (statement_timeout,),
+        )
+        await conn.commit()
+
     return AsyncConnectionPool(
         database_url,
         open=False,
@@ -28,7 +50,8 @@ def make_pool(database_url: str, max_size: int, timeout: float = 30.0) -> AsyncC
         max_size=max_size,
         timeout=timeout,
         check=AsyncConnectionPool.check_connection,
-        name="pulse",
+        configure=configure,
+        name=f"pulse-{role}" if role else "pulse",
     )
 
 

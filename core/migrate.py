@@ -10,9 +10,9 @@ from core.settings import Settings
 from core.sql import query
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, role_prefix: str = "pulse") -> Config:
     """alembic's configuration for the migrations package, wherever it is installed."""
-    config = Config()
+    config = Config(attributes={"role_prefix": role_prefix})
     # Installed as a directory (never zipped), so the package's location is a path.
     config.set_main_option("script_location", str(files("migrations")))
     config.set_main_option("path_separator", "os")
@@ -26,7 +26,7 @@ def migrate(settings: Settings) -> str:
     Returns a line on the storage in use. A time zone the database refuses
     raises psycopg.errors.RaiseException with the reason.
     """
-    command.upgrade(alembic_config(settings.database_url), "head")
+    command.upgrade(alembic_config(settings.database_url, settings.role_prefix), "head")
     with psycopg.connect(settings.database_url) as conn:
         conn.execute(
             query("store_settings"),

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     alert_webhook_timeout: Seconds = 10.0
     # How often the job queue looks for retries that are due (it is woken at once for new jobs).
     job_poll_interval: Seconds = 5.0
+    # One log line per HTTP request (make run's demo turns it off).
+    log_requests: bool = True
+    # tokens: every data endpoint needs a token (pulse token create); off: none do (make run's local demo).
+    auth: Literal["tokens", "off"] = "tokens"
+    # A dashboard ticket lasts this long past its last use.
+    ticket_seconds: Annotated[float, Field(ge=60, le=7 * 86400)] = 8 * 3600
+    # Requests per second per token on average (twice that at once), per server process.
+    rate_limit_per_second: Annotated[float, Field(gt=0)] = 50.0
+    # The database roles are <prefix>_owner, _ingest, _projector, _analyst and _dashboard.
+    role_prefix: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,40}$")] = "pulse"
     # The built dashboard (npm run build in web/), served at /.
     dashboard_dir: Path = PROJECT_ROOT / "web" / "dist"
 
@@ -143,6 +153,10 @@ class Settings(BaseSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"{url!r} is not an http(s) URL")
         return urls
+
+    def role(self, job: Literal["owner", "ingest", "projector", "analyst", "dashboard"]) -> str:
+        """The database role for a job: <PULSE_ROLE_PREFIX>_<job>."""
+        return f"{self.role_prefix}_{job}"
 
     @classmethod
     def from_env(cls) -> "Settings":

@@ -63,13 +63,13 @@ def object_name(file: Traversable) -> str:
     return file.name.removesuffix(".sql")
 
 
-def replaceable_files() -> list[Traversable]:
-    """Every view and function file, each after the objects it references.
+def replaceable_files(kinds: tuple[str, ...] = _REPLACEABLE) -> list[Traversable]:
+    """Every view and function file (or only those of kinds), each after the objects it references.
 
     A file references another object when its text names it (schema.name); ties
     are broken by name, so the order is stable.
     """
-    found = {object_name(file): file for folder in _REPLACEABLE for file in _files_in(folder)}
+    found = {object_name(file): file for folder in kinds for file in _files_in(folder)}
     references = {
         name: {
             other
@@ -89,12 +89,18 @@ def replaceable_files() -> list[Traversable]:
 
 
 def replaceable_objects() -> LiteralString:
-    """One script that creates or replaces every view and function.
+    """One script that creates or replaces every view and function."""
+    script: LiteralString = "\n".join(read_text(file) for file in replaceable_files())
+    return script
+
+
+def views_script() -> LiteralString:
+    """One script that creates or replaces every view.
 
     A replay runs it after swapping in rebuilt projection tables, since dropping
-    the old tables dropped the views over them.
+    the old tables dropped the views over them (functions keep no such ties).
     """
-    script: LiteralString = "\n".join(read_text(file) for file in replaceable_files())
+    script: LiteralString = "\n".join(read_text(file) for file in replaceable_files(("views",)))
     return script
 
 
@@ -107,6 +113,11 @@ def tables_script() -> LiteralString:
     """Schemas and tables of the current schema, before projections, views and functions."""
     script: LiteralString = "\n".join(read_text(file) for folder in _CREATED_IN_ORDER for file in _files_in(folder))
     return script
+
+
+def roles_script() -> LiteralString:
+    """The application's roles and their privileges: applied after every object."""
+    return read("roles.sql")
 
 
 def triggers_script() -> LiteralString:

@@ -5,7 +5,8 @@
 Each path is a file of sql/ (a table, function, view or trigger) or a
 projection's folder (its schema and tables.sql). The revision gets
 NNNN_slug.py, NNNN_slug.sql (the files' SQL, copied in the order given) and
-NNNN_slug.down.sql (drops, in reverse order; read it before committing).
+NNNN_slug.down.sql (drops, in reverse order; read it before committing). The
+upgrade ends with sql/roles.sql, so what it adds gets the roles' rights.
 """
 
 import argparse
@@ -65,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         f"-- Revision {revision_id}, frozen: the SQL this revision applies, as it was written.\n"
         "-- Never edit it; change the schema in a new revision.\n\n"
     )
-    module.with_suffix(".sql").write_text(header + "\n".join(up for up, _ in pieces), encoding="utf-8")
+    # Every revision ends with the roles' rights (sql/roles.sql, idempotent), so what it adds gets them too.
+    roles = f"-- roles.sql\n{(SQL_ROOT / 'roles.sql').read_text(encoding='utf-8').strip()}\n"
+    module.with_suffix(".sql").write_text(header + "\n".join([*(up for up, _ in pieces), roles]), encoding="utf-8")
     module.with_name(module.stem + ".down.sql").write_text(
         f"-- Revision {revision_id} undone.\n" + "".join(down for _, down in reversed(pieces)), encoding="utf-8"
     )

@@ -67,6 +67,7 @@ def create_current_schema(conn: psycopg.Connection[Any], projections: tuple[Proj
             conn.execute(projection.create_tables(projection.schema))
         conn.execute(schema_files.replaceable_objects())
         conn.execute(schema_files.triggers_script())
+        conn.execute(schema_files.roles_script())
 
 
 __all__ = [

@@ -25,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.db import PROJECTIONS_CHANNEL
 from core.settings import Settings
-from core.sql import query, replaceable_objects, view_names
+from core.sql import query, view_names, views_script
 from projections.projection import Projection
 from projections.worker import ProjectionWorker
 
@@ -157,7 +157,7 @@ async def _swap(pool: AsyncConnectionPool[Any], projection: Projection, builder:
                 live=sql.Identifier(projection.schema), rebuild=sql.Identifier(projection.rebuild_schema)
             )
         )
-        await cur.execute(replaceable_objects())
+        await cur.execute(views_script())
         for grant in grants:
             await cur.execute(sql.SQL(grant))  # built by format() with %I quoting
         await cur.execute(

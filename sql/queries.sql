@@ -263,3 +263,26 @@ join pg_class c on c.oid = d.oid
 join pg_namespace n on n.oid = c.relnamespace
 where n.nspname <> %(schema)s and format('%%I.%%I', n.nspname, c.relname) <> all(%(ours)s::text[])
 order by 1;
+
+-- name: create_token
+insert into pulse.api_tokens (token_id, name, scopes, secret_hash)
+values (%(token_id)s, %(name)s, %(scopes)s, %(secret_hash)s);
+
+-- name: list_tokens
+select token_id, name, scopes, created_at, revoked_at from pulse.api_tokens order by created_at, token_id;
+
+-- name: revoke_token
+-- Revokes a live token by id or by the start of its id; answers what it revoked.
+update pulse.api_tokens
+set revoked_at = now()
+where revoked_at is null and token_id::text like %(prefix)s || '%%'
+returning token_id, name;
+
+-- name: token_scopes
+select pulse.token_scopes(%(token_id)s, %(secret_hash)s) as scopes;
+
+-- name: token_still_valid
+select pulse.token_still_valid(%(token_id)s) as scopes;
+
+-- name: ticket_key
+select pulse.ticket_key_value() as key;

@@ -47,7 +47,10 @@ def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, use_local_cluster=False, poll_interval=0.2, shutdown_grace=5.0)
+    # Tokens are tested on their own (tests/test_auth.py); elsewhere the API is open.
+    return Settings(
+        database_url=database_url, use_local_cluster=False, poll_interval=0.2, shutdown_grace=5.0, auth="off"
+    )
 
 
 @pytest.fixture

@@ -203,7 +203,7 @@ def test_an_unreadable_body_is_refused_and_quarantined(
 
 
 def test_a_body_over_the_limit_is_413(database_url: str, db: psycopg.Connection[Any]) -> None:
-    settings = Settings(database_url=database_url, use_local_cluster=False, max_body_bytes=2000)
+    settings = Settings(database_url=database_url, use_local_cluster=False, max_body_bytes=2000, auth="off")
     with TestClient(create_app(settings)) as small_client:
         events = [booking() for _ in range(20)]
         response = post(small_client, events)

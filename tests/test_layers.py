@@ -12,7 +12,7 @@ ALLOWED = {
     "migrations": {"core"},
     "app": {"core", "projections"},
     "bench": {"core", "projections", "app"},
-    "tests": {"core", "projections", "app", "migrations"},
+    "tests": {"core", "projections", "app", "migrations", "bench"},
 }
 
 

@@ -17,7 +17,10 @@ returns table (
   net_revenue   numeric,
   missing_rates text[]
 )
-language plpgsql stable
+language plpgsql stable security definer
+-- Runs as its owner, so analysts need no access to schema pulse; the fixed
+-- search_path keeps callers from substituting objects.
+set search_path = pg_catalog
 as $$
 begin
   if granularity not in ('hour', 'day') then

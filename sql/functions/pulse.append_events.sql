@@ -24,7 +24,9 @@ returns table (
   taken_by      uuid
 )
 language plpgsql
-set search_path = pulse, pg_catalog
+-- Runs as its owner: writers need the right to call it, and no right on the tables.
+security definer
+set search_path = pg_catalog, pulse
 as $$
 #variable_conflict use_column
 begin

@@ -6,6 +6,9 @@
 create or replace function pulse.record_alert_change()
 returns trigger
 language plpgsql
+-- As its owner: whoever may change an alert (an analyst acknowledging it) needs no right on the change log.
+security definer
+set search_path = pg_catalog, pulse
 as $$
 declare
   change text;

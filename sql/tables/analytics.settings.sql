@@ -21,8 +21,9 @@ create table pulse.calendar (
 create index calendar_day on pulse.calendar (day);
 comment on table pulse.calendar is 'UTC hours from 2000 to 2040 and their day in analytics.settings.timezone; rebuilt when the time zone changes.';
 
+-- Runs as its owner: whoever stores the settings needs no rights on the calendar or the rollups.
 create function pulse.apply_settings() returns trigger
-language plpgsql set search_path = pulse, public as $$
+language plpgsql security definer set search_path = pulse, public as $$
 declare
   bookings_schema text;
 begin

@@ -24,6 +24,8 @@ async def append(database_url: str, events: list[dict[str, Any]]) -> list[ingest
     items = ingest.parse_body(json.dumps(events).encode(), "application/json")
     ingest.validate(items)
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        # As the server stores them: with the ingest role and nothing more.
+        await conn.execute("set role pulse_ingest")
         await ingest.store(conn, items, "application/json")
     return items
 
@@ -45,7 +47,8 @@ def append_in(conn: psycopg.Connection[Any], event: dict[str, Any]) -> LogPositi
 
 async def drain(settings: Settings, batch_size: int, projections: tuple[Projection, ...] = ALL_PROJECTIONS) -> int:
     """Runs fresh workers (as after a restart) until the log is applied; returns the batches."""
-    async with make_pool(settings.database_url, max_size=2) as pool:
+    # As the server runs them: with the projector's role and nothing more.
+    async with make_pool(settings.database_url, max_size=2, role=settings.role("projector")) as pool:
         batches = 0
         for projection in projections:
             worker = ProjectionWorker(pool, projection, settings.model_copy(update={"batch_size": batch_size}))
@@ -61,7 +64,9 @@ async def running_projections(
 ) -> AsyncIterator[ProjectionRunner]:
     """The projection runner, as `pulse work` runs it, until the block ends."""
     # A rebuilding projection uses two connections at once.
-    async with make_pool(settings.database_url, max_size=2 * len(projections) + 1) as pool:
+    async with make_pool(
+        settings.database_url, max_size=2 * len(projections) + 1, role=settings.role("projector")
+    ) as pool:
         runner = ProjectionRunner(pool, projections, settings)
         runner.start()
         try:

@@ -59,13 +59,15 @@ def pulse_process(args: list[str], database_url: str, **env: str) -> subprocess.
 def running_server(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
     """A real `pulse serve` process; yields its base URL and checks it stops cleanly."""
     port = free_port()
+    # Tokens are tested on their own; elsewhere the API is open unless the caller sets PULSE_AUTH.
+    env = {"PULSE_AUTH": "off", **env}
     process = pulse_process(["serve", "--port", str(port), "--workers", str(workers)], database_url, **env)
     base = f"http://127.0.0.1:{port}"
 
     def serving() -> bool:
         assert process.poll() is None, f"pulse serve exited with {process.returncode}"
         try:
-            return httpx2.get(base + "/v1/status", timeout=1).status_code == 200
+            return httpx2.get(base + "/healthz", timeout=1).status_code == 200
         except httpx2.HTTPError:
             return False
 

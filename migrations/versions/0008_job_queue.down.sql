@@ -1,2 +1,2 @@
--- Revision 0007 undone.
+-- Revision 0008 undone.
 drop schema procrastinate cascade;

@@ -1,4 +1,4 @@
--- Revision 0005, frozen: the SQL this revision applies, as it was written.
+-- Revision 0006, frozen: the SQL this revision applies, as it was written.
 -- Never edit it; change the schema in a new revision.
 
 -- projections/signals/tables.sql, in schema pulse_signals

@@ -1,14 +1,14 @@
-"""alerts, alert rules, data-quality checks and webhook attempts
+"""job queue for webhook delivery: procrastinate 3.10's schema, in its own schema procrastinate
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-26 09:49:33.298553
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-26 10:00:00.000000
 """
 
 from migrations.apply import apply_frozen
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

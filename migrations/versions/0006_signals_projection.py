@@ -1,14 +1,14 @@
 """signals: per-minute figures for the alert detector
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-26 09:49:31.108259
 """
 
 from migrations.apply import apply_frozen
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
--- Revision 0006 undone (the triggers go with their table).
+-- Revision 0007 undone (the triggers go with their table).
 drop table pulse.webhook_attempts;
 drop table pulse.webhook_cursor;
 drop table analytics.dq_results;

@@ -1,4 +1,4 @@
--- Revision 0006, frozen: the SQL this revision applies, as it was written.
+-- Revision 0007, frozen: the SQL this revision applies, as it was written.
 -- Never edit it; change the schema in a new revision.
 
 -- tables/analytics.alert_rules.sql
@@ -210,6 +210,9 @@ comment on table pulse.webhook_attempts is 'Every POST of an alert change to a w
 create or replace function pulse.record_alert_change()
 returns trigger
 language plpgsql
+-- As its owner: whoever may change an alert (an analyst acknowledging it) needs no right on the change log.
+security definer
+set search_path = pg_catalog, pulse
 as $$
 declare
   change text;

@@ -1,8 +1,8 @@
-"""job queue for webhook delivery: procrastinate 3.10's schema, in its own schema procrastinate
+"""alerts, alert rules, data-quality checks and webhook attempts
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-26 10:00:00.000000
+Create Date: 2026-11-26 09:49:33.298553
 """
 
 from migrations.apply import apply_frozen
