@@ -79,7 +79,7 @@ def cmd_work(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> None:
         # A rebuilding worker uses two connections at once.
-        pool = make_pool(settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 1)
+        pool = make_pool(settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 1, role=settings.role("projector"))
         await pool.open(wait=True, timeout=30)
         runner = ProjectionRunner(pool, ALL_PROJECTIONS, settings)
         loop = asyncio.get_running_loop()
@@ -128,7 +128,8 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def run() -> int:
-        async with make_pool(settings.database_url, max_size=2) as pool:
+        # As the projector, which owns the projections' tables and views, as the server's workers do.
+        async with make_pool(settings.database_url, max_size=2, role=settings.role("projector")) as pool:
             try:
                 result = await replay(pool, projection, settings)
             except (ReplayRefused, psycopg.Error) as error:

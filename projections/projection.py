@@ -79,12 +79,15 @@ class Projection:
     def queries(self) -> dict[str, LiteralString]:
         return self._named("queries.sql")
 
-    def create_tables(self, schema: str) -> sql.Composed:
-        """Creates the projection's schema and tables under the given schema name."""
+    def create_tables(self, schema: str, *, with_schema: bool = True) -> sql.Composed:
+        """Creates the projection's tables (and, unless with_schema is False, its schema) under a schema name."""
         return sql.SQL(
-            "create schema {schema}; set local search_path to {schema}, public; {tables}; "
-            "set local search_path to default;"
-        ).format(schema=sql.Identifier(schema), tables=sql.SQL(read_text(self.sql_dir.joinpath("tables.sql"))))
+            "{create} set local search_path to {schema}, public; {tables}; set local search_path to default;"
+        ).format(
+            create=sql.SQL("create schema {};").format(sql.Identifier(schema)) if with_schema else sql.SQL(""),
+            schema=sql.Identifier(schema),
+            tables=sql.SQL(read_text(self.sql_dir.joinpath("tables.sql"))),
+        )
 
     def search_path(self, schema: str | None = None) -> sql.Composed:
         """Points unqualified names at its tables (or a rebuild's) for the rest of the transaction."""

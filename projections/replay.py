@@ -104,8 +104,8 @@ async def _start(pool: AsyncConnectionPool[Any], projection: Projection) -> bool
         if found and found["resumable"]:
             log.info("projection=%s resuming the rebuild an earlier replay left", projection.name)
             return True
-        await cur.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(projection.rebuild_schema)))
-        await cur.execute(projection.create_tables(projection.rebuild_schema))
+        await cur.execute(query("prepare_rebuild_schema"), {"schema": projection.schema})
+        await cur.execute(projection.create_tables(projection.rebuild_schema, with_schema=False))
         await cur.execute(query("forget_checkpoint"), {"projection": rebuild})
         await cur.execute(
             query("start_rebuild_checkpoint"),
@@ -152,11 +152,7 @@ async def _swap(pool: AsyncConnectionPool[Any], projection: Projection, builder:
             names = ", ".join(row["name"] for row in others)
             raise ReplayRefused(f"swapping {projection.schema} would drop views Booking Pulse does not own: {names}")
         grants = [row["statement"] for row in await (await cur.execute(query("analytics_grants"))).fetchall()]
-        await cur.execute(
-            sql.SQL("drop schema {live} cascade; alter schema {rebuild} rename to {live}").format(
-                live=sql.Identifier(projection.schema), rebuild=sql.Identifier(projection.rebuild_schema)
-            )
-        )
+        await cur.execute(query("swap_rebuild_schema"), {"schema": projection.schema})
         await cur.execute(views_script())
         for grant in grants:
             await cur.execute(sql.SQL(grant))  # built by format() with %I quoting

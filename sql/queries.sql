@@ -286,3 +286,11 @@ select pulse.token_still_valid(%(token_id)s) as scopes;
 
 -- name: ticket_key
 select pulse.ticket_key_value() as key;
+
+-- name: prepare_rebuild_schema
+-- An empty pulse_<name>_rebuild, owned like the live schema.
+select pulse.prepare_rebuild_schema(%(schema)s);
+
+-- name: swap_rebuild_schema
+-- The rebuild becomes the live schema; the views over the old one are dropped with it.
+select pulse.swap_rebuild_schema(%(schema)s);

@@ -18,6 +18,7 @@ from psycopg import sql
 import projections
 from core.migrate import alembic_config
 from core.settings import Settings
+from core.sql import read
 from projections import Projection, create_current_schema
 from tests.support.databases import catalog, our_schemas, url_for
 from tests.support.events import make_event
@@ -101,6 +102,8 @@ def downgrade() -> None:
         + (sql_dir / "tables.sql").read_text()
         + "set local search_path to default;\n"
         "create view analytics.throwaway_daily as select * from pulse_throwaway.daily;\n"
+        # As python -m migrations.new ends every revision: the roles' rights over what it adds.
+         + read("roles.sql")
     )
     (versions / "9001_throwaway.down.sql").write_text(
         "drop view analytics.throwaway_daily;\ndrop schema pulse_throwaway cascade;\n"

@@ -85,7 +85,7 @@ def test_a_poison_event_stops_a_rebuild_which_resumes_after_a_fix(
     rebuild = "select events_projected, last_error_event_id from pulse.projection_checkpoints where projection = %s"
 
     async def replay_until_stuck() -> None:
-        async with make_pool(settings.database_url, max_size=3) as pool:
+        async with make_pool(settings.database_url, max_size=3, role=settings.role("projector")) as pool:
             stop = asyncio.Event()
             task = asyncio.create_task(replay(pool, BOOKINGS, settings, stop))
             while (db.execute(rebuild, ("bookings.rebuild",)).fetchone() or (0, None))[1] is None:
@@ -107,7 +107,7 @@ def test_a_poison_event_stops_a_rebuild_which_resumes_after_a_fix(
     db.execute("set session_replication_role = origin")
 
     async def replay_again() -> bool:
-        async with make_pool(settings.database_url, max_size=3) as pool:
+        async with make_pool(settings.database_url, max_size=3, role=settings.role("projector")) as pool:
             return (await replay(pool, BOOKINGS, settings)).resumed
 
     assert asyncio.run(replay_again()) is True

@@ -43,7 +43,7 @@ def test_replay_rebuilds_and_swaps_in_while_the_server_keeps_serving(
     assert verify(settings.database_url) != []
 
     async def replay_while_writing() -> None:
-        async with make_pool(settings.database_url, max_size=2) as pool:
+        async with make_pool(settings.database_url, max_size=2, role=settings.role("projector")) as pool:
             more = [booking("Oslo", occurred_at=datetime(2026, 3, 29, 9, tzinfo=UTC)) for _ in range(30)]
             writing = asyncio.create_task(append(settings.database_url, more))
             await replay(pool, BOOKINGS, settings)
@@ -92,7 +92,7 @@ def test_replay_is_refused_once_retention_dropped_events(settings: Settings, db:
     )
 
     async def attempt() -> None:
-        async with make_pool(settings.database_url, max_size=2) as pool:
+        async with make_pool(settings.database_url, max_size=2, role=settings.role("projector")) as pool:
             await replay(pool, BOOKINGS, settings)
 
     with pytest.raises(ReplayRefused, match="dropped by retention"):

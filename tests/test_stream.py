@@ -150,7 +150,7 @@ def test_a_slow_client_holds_only_the_latest_state_of_each_topic(settings: Setti
     """Conflation: whatever happens while a client does not read, it holds one message per topic."""
 
     async def scenario() -> None:
-        async with make_pool(database_url, max_size=2) as pool:
+        async with make_pool(database_url, max_size=2, role=settings.role("dashboard")) as pool:
             broadcaster = Broadcaster(pool, settings)
             slow = await broadcaster.subscribe(frozenset({"kpis", "hourly"}), Filters(), None)
             fast = await broadcaster.subscribe(frozenset({"kpis", "hourly"}), Filters(), None)

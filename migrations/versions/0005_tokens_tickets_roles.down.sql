@@ -1,4 +1,6 @@
 -- Revision 0005 undone.
+drop function pulse.swap_rebuild_schema;
+drop function pulse.prepare_rebuild_schema;
 drop function pulse.ticket_key_value;
 drop function pulse.token_still_valid;
 drop function pulse.token_scopes;
@@ -227,7 +229,6 @@ begin
       execute format('revoke all on all tables in schema %I from %I', found.nspname, role_name);
       execute format('revoke all on schema %I from %I', found.nspname, role_name);
     end loop;
-    execute format('revoke all on database %I from %I', current_database(), role_name);
   end loop;
   execute format('alter default privileges for role %I revoke all on schemas from %I', prefix || '_projector', prefix || '_dashboard');
   execute format('alter default privileges for role %I revoke all on tables from %I', prefix || '_projector', prefix || '_dashboard');

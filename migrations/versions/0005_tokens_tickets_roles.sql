@@ -271,6 +271,51 @@ $$;
 
 comment on function pulse.append_events(uuid[], text[], timestamptz[], jsonb[]) is 'The write contract: appends events once each (event_id) and creates each booking once (booking_id); returns their log positions. Every writer calls it.';
 
+-- functions/pulse.prepare_rebuild_schema.sql
+-- An empty schema for a projection's rebuild, owned like the live one. Runs as
+-- its owner, so the projector needs no right to create schemas in the database.
+create or replace function pulse.prepare_rebuild_schema(live_schema text)
+returns void
+language plpgsql security definer
+set search_path = pg_catalog
+as $$
+declare
+  rebuild_schema text := live_schema || '_rebuild';
+  live_owner regrole;
+begin
+  select nspowner::regrole into live_owner from pg_namespace where nspname = live_schema;
+  if live_schema !~ '^pulse_[a-z][a-z0-9_]*$' or live_schema like '%\_rebuild' or live_owner is null then
+    raise exception 'no projection schema %', live_schema using errcode = 'invalid_schema_name';
+  end if;
+  execute format('drop schema if exists %I cascade', rebuild_schema);
+  execute format('create schema %I authorization %s', rebuild_schema, live_owner);
+end
+$$;
+comment on function pulse.prepare_rebuild_schema(text) is 'Drops and re-creates pulse_<name>_rebuild, owned like pulse_<name>: where a replay rebuilds a projection.';
+
+-- functions/pulse.swap_rebuild_schema.sql
+-- Makes a finished rebuild the live projection: drops the live schema (and the
+-- views over it) and renames the rebuild in its place, in the caller's
+-- transaction. Runs as its owner: renaming a schema needs a right on the
+-- database that the projector does not have.
+create or replace function pulse.swap_rebuild_schema(live_schema text)
+returns void
+language plpgsql security definer
+set search_path = pg_catalog
+as $$
+declare
+  rebuild_schema text := live_schema || '_rebuild';
+begin
+  if live_schema !~ '^pulse_[a-z][a-z0-9_]*$' or live_schema like '%\_rebuild'
+     or to_regnamespace(live_schema) is null or to_regnamespace(rebuild_schema) is null then
+    raise exception 'no projection schema % with a rebuild', live_schema using errcode = 'invalid_schema_name';
+  end if;
+  execute format('drop schema %I cascade', live_schema);
+  execute format('alter schema %I rename to %I', rebuild_schema, live_schema);
+end
+$$;
+comment on function pulse.swap_rebuild_schema(text) is 'Replaces pulse_<name> with pulse_<name>_rebuild, in the caller''s transaction.';
+
 -- roles.sql
 -- The application's database roles and what each may do (docs/operations.md).
 -- Their names are <prefix>_owner, _ingest, _projector, _analyst and _dashboard,
@@ -317,13 +362,17 @@ begin
     'pulse.ticket_key_value() to %I, %I, %I', ingest, projector, dashboard);
 
   -- projector: reads the log, keeps checkpoints, owns what it rebuilds (the
-  -- projections' schemas and every view), and may create rebuild schemas.
+  -- projections' schemas and every view), and rebuilds through two functions
+  -- that create and swap its schemas as their owner.
   execute format(
     'grant select on pulse.events, pulse.event_ids, pulse.booking_ids, pulse.calendar, pulse.retention_runs, '
     'pulse.quarantine to %I', projector);
   execute format(
     'grant select, insert, update, delete on pulse.projection_checkpoints, pulse.projection_batches to %I', projector);
-  execute format('grant create on database %I to %I', current_database(), projector);
+  execute format('grant execute on function pulse.prepare_rebuild_schema(text), pulse.swap_rebuild_schema(text) to %I',
+                 projector);
+  -- A swap drops the views over the old tables with them; the projector re-creates them.
+  execute format('grant create on schema analytics, pulse to %I', projector);
   execute format('grant usage on schema analytics to %I, %I, %I', projector, analyst, dashboard);
   -- The projector owns the views, which read these tables with its rights.
   execute format('grant select on all tables in schema analytics to %I', projector);
