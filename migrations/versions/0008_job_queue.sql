@@ -657,13 +657,17 @@ begin
     'pulse.ticket_key_value() to %I, %I, %I', ingest, projector, dashboard);
 
   -- projector: reads the log, keeps checkpoints, owns what it rebuilds (the
-  -- projections' schemas and every view), and may create rebuild schemas.
+  -- projections' schemas and every view), and rebuilds through two functions
+  -- that create and swap its schemas as their owner.
   execute format(
     'grant select on pulse.events, pulse.event_ids, pulse.booking_ids, pulse.calendar, pulse.retention_runs, '
     'pulse.quarantine to %I', projector);
   execute format(
     'grant select, insert, update, delete on pulse.projection_checkpoints, pulse.projection_batches to %I', projector);
-  execute format('grant create on database %I to %I', current_database(), projector);
+  execute format('grant execute on function pulse.prepare_rebuild_schema(text), pulse.swap_rebuild_schema(text) to %I',
+                 projector);
+  -- A swap drops the views over the old tables with them; the projector re-creates them.
+  execute format('grant create on schema analytics, pulse to %I', projector);
   execute format('grant usage on schema analytics to %I, %I, %I', projector, analyst, dashboard);
   -- The projector owns the views, which read these tables with its rights.
   execute format('grant select on all tables in schema analytics to %I', projector);
