@@ -1,10 +1,11 @@
-"""`pulse import`: argument handling, signals, what it prints, exit codes."""
+"""`pulse import` and `pulse parity`: argument handling, signals, what they print, exit codes."""
 
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 from types import FrameType
 
@@ -63,3 +64,25 @@ def print_summary(tallies: list[Tally], stopped: bool) -> None:
         print("fix the rows or the mapping file, then run pulse import again: quarantined rows are retried")
     if stopped:
         print("stopped before the end: run pulse import again to resume from the last committed batch")
+
+
+def run_parity(args: argparse.Namespace, database_url: str) -> int:
+    """0 when every difference is explained, 1 when one is not, 2 on bad input."""
+    from app.legacy.parity import ParityError, parity
+
+    try:
+        mapping = load_mapping(Path(args.mapping) if args.mapping else None)
+        first, last = date.fromisoformat(args.from_day), date.fromisoformat(args.to_day)
+    except (MappingError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if last < first:
+        print("error: --to is before --from", file=sys.stderr)
+        return 2
+    try:
+        report = parity(database_url, args.legacy, mapping, first, last, wait=args.wait)
+    except (ParityError, MappingError, SourceError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(report.text(), end="")
+    return 0 if report.clean else 1

@@ -94,3 +94,56 @@ select legacy_table, watermark_column, watermark, rows_read, events_appended, qu
        updated_at, polled_at
 from pulse.legacy_imports
 where source = %(source)s;
+
+-- name: parity_daily_report
+-- analytics.legacy_daily_report for the days compared.
+select booking_date, total_bookings, revenue, avg_booking_value
+from analytics.legacy_daily_report
+where booking_date between %(first)s and %(last)s
+order by booking_date;
+
+-- name: parity_customers
+-- analytics.legacy_customer_analytics for these customers.
+select customer_id, lifetime_bookings, lifetime_value, last_booking_date
+from analytics.legacy_customer_analytics
+where customer_id = any(%(customers)s::text[]);
+
+-- name: parity_customers_booked_between
+-- Customers with a booking created in the range, as Booking Pulse has them.
+select distinct customer_id from analytics.bookings
+where created_at >= %(starts_at)s and created_at < %(ends_at)s;
+
+-- name: parity_bookings_by_id
+-- What Booking Pulse holds for these bookings.
+select booking_id, customer_id, created_at, created_total, current_total, status
+from analytics.bookings
+where booking_id = any(%(booking_ids)s::text[]);
+
+-- name: parity_bookings_created_between
+select booking_id, customer_id, created_at, created_total, current_total, status
+from analytics.bookings
+where created_at >= %(starts_at)s and created_at < %(ends_at)s;
+
+-- name: parity_bookings_of_customers
+select booking_id, customer_id, created_at, created_total, current_total, status
+from analytics.bookings
+where customer_id = any(%(customers)s::text[]);
+
+-- name: parity_rows_by_booking_id
+-- The legacy rows an import made these bookings from.
+select booking_id, row_key, ordinal, outcome, total, reasons
+from pulse.legacy_rows
+where source = %(source)s and legacy_table = %(legacy_table)s and booking_id = any(%(booking_ids)s::text[]);
+
+-- name: parity_business_settings
+select timezone from analytics.settings;
+
+-- name: parity_log_end
+-- The last position of the log: parity waits for the projections to pass it.
+select xact_id::text::bigint, seq from pulse.events order by xact_id desc, seq desc limit 1;
+
+-- name: parity_projections_behind
+-- The projections whose checkpoint is before a position.
+select projection from pulse.projection_checkpoints
+where projection = any(%(projections)s::text[])
+  and (xact_id, seq) < (%(xact_id)s::text::xid8, %(seq)s);
