@@ -40,6 +40,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+import pymysql
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
@@ -52,7 +53,7 @@ from app.legacy.mapping import (
     MappingError,
     change_event,
 )
-from app.legacy.source import LegacySource, Row, legacy_query
+from app.legacy.source import LegacySource, Row, SourceError, legacy_query
 from core.events import Reason, ValidEvent
 from core.sql import named_queries, query
 
@@ -204,7 +205,12 @@ class Importer:
         done = 0
         while not self.stop.is_set():
             for bound in tables:
-                tally = self.run_table(bound, retry_quarantined=done == 0)
+                try:
+                    tally = self.run_table(bound, retry_quarantined=done == 0)
+                except (pymysql.err.MySQLError, SourceError, psycopg.OperationalError) as error:
+                    # A lost connection on either side: what was committed stays; the next poll resumes.
+                    log.warning("follow: %s: %s; trying again in %gs", bound.table, error, interval)
+                    break
                 totals[bound.kind].add(tally)
                 if tally.events or tally.quarantined:
                     log.info("follow: %s", tally.line())
