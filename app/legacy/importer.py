@@ -52,6 +52,8 @@ from app.legacy.mapping import (
     Mapping,
     MappingError,
     change_event,
+    change_time,
+    fragment,
 )
 from app.legacy.source import LegacySource, Row, SourceError, legacy_query
 from core.events import Reason, ValidEvent
@@ -414,7 +416,7 @@ class _Writer(threading.Thread):
         tally = Tally(bound.kind)
         with self.conn.transaction():
             states = self._states(batch.rows)
-            events: list[ValidEvent] = []
+            events: list[str] = []
             created_by: dict[UUID, Mapped] = {}
             new_states: dict[tuple[str, int], dict[str, Any]] = {}
             quarantine: list[tuple[Mapped, list[Reason]]] = []
@@ -428,7 +430,8 @@ class _Writer(threading.Thread):
                 self._refused(taken, created_by, new_states, quarantine, tally)
             if new_states:
                 self.conn.execute(
-                    pulse_query("save_row_states"), {**self.names, "rows": json.dumps(list(new_states.values()))}
+                    pulse_query("insert_row_states" if self.fresh else "save_row_states"),
+                    {**self.names, "rows": json.dumps(list(new_states.values()))},
                 )
             if quarantine:
                 self._quarantine(quarantine)
@@ -459,7 +462,7 @@ class _Writer(threading.Thread):
         self,
         m: Mapped,
         state: _State | None,
-        events: list[ValidEvent],
+        events: list[str],
         created_by: dict[UUID, Mapped],
         new_states: dict[tuple[str, int], dict[str, Any]],
         quarantine: list[tuple[Mapped, list[Reason]]],
@@ -494,17 +497,17 @@ class _Writer(threading.Thread):
                 message = f"{m.key} appears more than once in {bound.table}; only its first copy is imported"
                 refuse([Reason(field=bound.spec.key, message=message)], "duplicate", state)
                 return
-            events.append(m.event)
+            assert m.json is not None
+            events.append(m.json)
             created_by[m.event.event_id] = m
             tally.created += 1
             cancelled = False
-            if is_booking and m.cancelled and m.ordinal == 0:
-                cancellation = self._change(m, "cancelled", {"booking_id": m.booking_id})
-                if isinstance(cancellation, list):
-                    quarantine.append((m, cancellation))
+            if m.cancellation is not None:
+                if isinstance(m.cancellation, list):
+                    quarantine.append((m, m.cancellation))
                     tally.quarantined += 1
                 else:
-                    events.append(cancellation)
+                    events.append(fragment(m.cancellation))
                     cancelled = True
                     tally.cancellations += 1
             new_states[slot] = self._state_row(m, "imported", cancelled=cancelled)
@@ -547,7 +550,7 @@ class _Writer(threading.Thread):
         elif not changes:
             tally.unchanged += 1
         if changes or (state.reasons is not None and not reasons):
-            events.extend(changes)
+            events.extend(fragment(change) for change in changes)
             new_states[slot] = {
                 **self._state_row(m, "imported", cancelled=cancelled),
                 "t": format(total, "f") if total is not None else None,
@@ -558,11 +561,7 @@ class _Writer(threading.Thread):
 
     def _change(self, m: Mapped, what: str, data: dict[str, Any]) -> ValidEvent | list[Reason]:
         """A modification or cancellation of a booking row, dated when the row last changed."""
-        assert m.event is not None
-        created_at = m.event.occurred_at
-        at = max(created_at, m.changed_at) if m.changed_at is not None else created_at
-        event = change_event(self.bound, m, what, at, data)
-        return event
+        return change_event(self.bound, m, what, change_time(m), data)
 
     def _state_row(
         self, m: Mapped, outcome: str, *, cancelled: bool = False, reasons: list[Reason] | None = None
@@ -592,10 +591,8 @@ class _Writer(threading.Thread):
             "r": _reasons_json(reasons),
         }
 
-    def _append(self, events: list[ValidEvent]) -> tuple[int, dict[UUID, UUID | None]]:
-        payload = json.dumps(
-            [{"i": str(e.event_id), "t": e.type, "o": e.occurred_at.isoformat(), "d": e.data} for e in events]
-        )
+    def _append(self, events: list[str]) -> tuple[int, dict[UUID, UUID | None]]:
+        payload = "[" + ",".join(events) + "]"
         row = self.conn.execute(pulse_query("append_legacy_events"), {"events": payload}).fetchone()
         assert row is not None
         stored, taken, holders = row

@@ -20,6 +20,7 @@ nothing twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 import uuid
 from dataclasses import dataclass, field
@@ -461,6 +462,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def fragment(event: ValidEvent) -> str:
+    """An event as the importer sends it to the write contract: {"i", "t", "o", "d"} in JSON."""
+    return json.dumps({"i": str(event.event_id), "t": event.type, "o": event.occurred_at.isoformat(), "d": event.data})
+
+
 @dataclass(slots=True)
 class Mapped:
     """A legacy row as the importer needs it: its event candidate, or why it cannot be one."""
@@ -477,6 +483,10 @@ class Mapped:
     cancelled: bool = False
     # When the row last changed (updated_at), for a modification or cancellation; else None.
     changed_at: datetime | None = None
+    # The event as sent to the write contract (JSON), made while reading, off the writer's path.
+    json: str | None = None
+    # A cancelled booking row's booking.cancelled (or why it cannot be one), for its first import.
+    cancellation: ValidEvent | list[Reason] | None = None
 
 
 def _event_id_suffix(ordinal: int) -> str:
@@ -521,15 +531,12 @@ def map_booking(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
         "data": data,
     }
     event = bound.checked(candidate, reasons)
-    if event is not None and total is not None:
-        # Stored as exact decimal text, as the API stores "120.50".
-        event.data["total_amount"] = format(total, "f")
     changed_at = None
     if "updated_at" in bound.at:
         updated = row[bound.at["updated_at"]]
         if isinstance(updated, datetime):
             changed_at = updated.replace(tzinfo=bound.zones[bound.fields["updated_at"]])
-    return Mapped(
+    mapped = Mapped(
         key=key,
         ordinal=ordinal,
         watermark=row[bound.watermark_index],
@@ -542,6 +549,17 @@ def map_booking(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
         cancelled=cancelled,
         changed_at=changed_at,
     )
+    if event is not None and total is not None:
+        # Stored as exact decimal text, as the API stores "120.50".
+        event.data["total_amount"] = format(total, "f")
+        mapped.json = json.dumps(
+            {"i": candidate["event_id"], "t": "booking.created", "o": candidate["occurred_at"], "d": event.data}
+        )
+        if cancelled and ordinal == 0:
+            mapped.cancellation = change_event(
+                bound, mapped, "cancelled", change_time(mapped), {"booking_id": data["booking_id"]}
+            )
+    return mapped
 
 
 def map_customer(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
@@ -560,14 +578,12 @@ def map_customer(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
         "occurred_at": registered_at.isoformat() if registered_at is not None else None,
         "data": data,
     }
-    return Mapped(
-        key=key,
-        ordinal=ordinal,
-        watermark=row[bound.watermark_index],
-        row=row,
-        event=bound.checked(candidate, reasons),
-        reasons=reasons,
+    event = bound.checked(candidate, reasons)
+    mapped = Mapped(
+        key=key, ordinal=ordinal, watermark=row[bound.watermark_index], row=row, event=event, reasons=reasons
     )
+    mapped.json = None if event is None else fragment(event)
+    return mapped
 
 
 def map_payment(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
@@ -593,10 +609,21 @@ def map_payment(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
     event = bound.checked(candidate, reasons)
     if event is not None and amount is not None:
         event.data["amount"] = format(amount, "f")
-    return Mapped(key=key, ordinal=ordinal, watermark=row[bound.watermark_index], row=row, event=event, reasons=reasons)
+    mapped = Mapped(
+        key=key, ordinal=ordinal, watermark=row[bound.watermark_index], row=row, event=event, reasons=reasons
+    )
+    mapped.json = None if event is None else fragment(event)
+    return mapped
 
 
 MAPPERS = {"bookings": map_booking, "customers": map_customer, "payments": map_payment}
+
+
+def change_time(mapped: Mapped) -> datetime:
+    """When a booking row's change happened: its updated_at, never before its creation."""
+    assert mapped.event is not None
+    created_at = mapped.event.occurred_at
+    return max(created_at, mapped.changed_at) if mapped.changed_at is not None else created_at
 
 
 def change_event(
