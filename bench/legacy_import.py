@@ -8,6 +8,11 @@ Starts a throwaway MariaDB, loads PULSE_BENCH_LEGACY_ROWS legacy bookings
   exactly those events into a fresh one (pulse.event_ids, pulse.events, and
   pulse.booking_ids claimed as ingest would): the baseline.
 
+- replays those events through the write contract alone (pulse.append_events
+  in batches of 5000, as the import calls it, without MySQL, mapping,
+  validation or row states) into a third database: how much of the import's
+  time the write contract itself takes.
+
 Prints rows/s, events/s and the ratio (COPY seconds / import seconds; the goal
 is >= 0.5), and writes them to bench/results/legacy_import.json. PostgreSQL is
 the local cluster (or PULSE_BENCH_DATABASE_URL's server). `--runs N` repeats
@@ -35,6 +40,7 @@ from app.legacy.mariadb import MariaDB
 from app.localdb import LocalCluster
 from core.migrate import migrate
 from core.settings import PROJECT_ROOT, Settings
+from core.sql import named_queries
 
 ROWS = int(os.environ.get("PULSE_BENCH_LEGACY_ROWS", "1000000"))
 RESULTS = PROJECT_ROOT / "bench" / "results" / "legacy_import.json"
@@ -127,6 +133,32 @@ def exported_events(url: str) -> bytes:
     return buffer.getvalue()
 
 
+def exported_fragments(url: str) -> list[str]:
+    """The same events as the JSON fragments the import sends the write contract, in log order."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select json_build_object('i', event_id, 't', type, 'o', occurred_at, 'd', data)::text "
+            "from pulse.events order by xact_id, seq"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def time_contract(url: str, fragments: list[str], batch: int = 5000) -> float:
+    """Seconds spent in the write contract alone, batch by batch, as the import calls it."""
+    statement = named_queries("legacy/pulse.sql")["append_legacy_events"]
+    seconds = 0.0
+    with psycopg.connect(url) as conn:
+        conn.execute("set plan_cache_mode = force_custom_plan")
+        conn.commit()
+        for start in range(0, len(fragments), batch):
+            payload = "[" + ",".join(fragments[start : start + batch]) + "]"
+            started = time.perf_counter()
+            conn.execute(statement, {"events": payload}).fetchone()
+            conn.commit()
+            seconds += time.perf_counter() - started
+    return seconds
+
+
 def time_copy(url: str, events: bytes) -> float:
     """Raw COPY of the same events: the baseline, with event and booking ids claimed as ingest would."""
     started = time.perf_counter()
@@ -157,8 +189,12 @@ def main() -> None:
             import_seconds, summary = time_import(import_url, server.url(), mapping)
             events = exported_events(import_url)
             count = events.count(b"\n")
+            fragments = exported_fragments(import_url)
             copy_url = fresh_database(admin, "pulse_bench_legacy_copy")
             copy_seconds = time_copy(copy_url, events)
+            contract_url = fresh_database(admin, "pulse_bench_legacy_contract")
+            contract_seconds = time_contract(contract_url, fragments)
+            del fragments
             figures = {
                 "legacy_rows": ROWS,
                 "events": count,
@@ -168,15 +204,19 @@ def main() -> None:
                 "copy_seconds": round(copy_seconds, 2),
                 "copy_events_per_s": round(count / copy_seconds),
                 "import_vs_copy_ratio": round(copy_seconds / import_seconds, 3),
+                "contract_alone_seconds": round(contract_seconds, 2),
+                "contract_alone_events_per_s": round(count / contract_seconds),
+                "contract_alone_vs_copy_ratio": round(copy_seconds / contract_seconds, 3),
             }
             runs.append(figures)
             print(f"run {run + 1}: {summary}")
             for name, value in figures.items():
                 print(f"  {name:24} {value}")
         with psycopg.connect(admin, autocommit=True) as conn:
-            for name in ("pulse_bench_legacy", "pulse_bench_legacy_copy"):
+            for name in ("pulse_bench_legacy", "pulse_bench_legacy_copy", "pulse_bench_legacy_contract"):
                 conn.execute(f"drop database if exists {name} with (force)")
     ratios = [run["import_vs_copy_ratio"] for run in runs]
+    contract = [run["contract_alone_vs_copy_ratio"] for run in runs]
     result = {
         "measured_at": datetime.now(UTC).isoformat(),
         "legacy_rows": ROWS,
@@ -184,9 +224,12 @@ def main() -> None:
         "import_vs_copy_ratio_min": min(ratios),
         "import_vs_copy_ratio_median": statistics.median(ratios),
         "import_vs_copy_ratio_max": max(ratios),
+        "contract_alone_vs_copy_ratio_min": min(contract),
+        "contract_alone_vs_copy_ratio_max": max(contract),
         "goal": 0.5,
     }
     print(f"import vs COPY: {min(ratios)} to {max(ratios)} (median {statistics.median(ratios)}); goal >= 0.5")
+    print(f"the write contract alone vs COPY: {min(contract)} to {max(contract)}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {RESULTS.relative_to(PROJECT_ROOT)}")

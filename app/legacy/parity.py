@@ -254,8 +254,7 @@ class _Parity:
             missing = set(PROJECTIONS) - {
                 row[0]
                 for row in self.pg.execute(
-                    "select projection from pulse.projection_checkpoints where projection = any(%s)",
-                    (list(PROJECTIONS),),
+                    pulse_query("parity_checkpoints"), {"projections": list(PROJECTIONS)}
                 ).fetchall()
             }
             behind += sorted(missing)

@@ -151,6 +151,10 @@ select timezone from analytics.settings;
 -- The last position of the log: parity waits for the projections to pass it.
 select xact_id::text::bigint, seq from pulse.events order by xact_id desc, seq desc limit 1;
 
+-- name: parity_checkpoints
+-- Which of these projections have a checkpoint at all.
+select projection from pulse.projection_checkpoints where projection = any(%(projections)s::text[]);
+
 -- name: parity_projections_behind
 -- The projections whose checkpoint is before a position.
 select projection from pulse.projection_checkpoints
