@@ -246,9 +246,13 @@ class Importer:
             assert position is not None
             watermark, has_rows = position
             writer.fresh = not has_rows
-            writer.start()
+            retry: list[str] = []
             if retry_quarantined and has_rows:
-                self._retry_quarantined(bound, writer, names)
+                with writer.conn.transaction():
+                    retry = [row[0] for row in writer.conn.execute(pulse_query("quarantined_keys"), names).fetchall()]
+            # From here on only the writer thread uses its connection.
+            writer.start()
+            self._retry_quarantined(bound, writer, retry)
             since = None if self.full or watermark is None else self._since(bound, watermark)
             statement = legacy_query(
                 "read_all" if since is None else "read_since",
@@ -302,15 +306,12 @@ class Importer:
         )
         return tqdm(total=int(counted[0][0]), desc=spec.table, unit=" rows", unit_scale=True, file=sys.stderr)
 
-    def _retry_quarantined(self, bound: Bound, writer: _Writer, names: dict[str, str]) -> None:
+    def _retry_quarantined(self, bound: Bound, writer: _Writer, keys: list[str]) -> None:
         """Rows quarantined by earlier runs go through again: the rows or the mapping may have been fixed."""
-        keys = [row[0] for row in writer.conn.execute(pulse_query("quarantined_keys"), names).fetchall()]
-        writer.conn.commit()
         for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
             rows = self.source.fetch(
                 legacy_query("read_keys", table=bound.table, key=bound.spec.key, columns=bound.columns),
-                {"keys": chunk},
+                {"keys": keys[start : start + 1000]},
             )
             if rows:
                 writer.put(_Batch(self._map(bound, rows, writer, regroup=True), 0, None))
