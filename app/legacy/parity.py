@@ -419,10 +419,13 @@ class _Parity:
     def _not_imported(self, m: Mapped, row_name: str) -> str:
         if self.watermark is not None and self.bound.watermark_is_time:
             value = m.row[self.bound.watermark_index]
-            if isinstance(value, datetime) and value.isoformat(sep=" ") > self.watermark:
+            overlap = self.bound.overlap
+            assert isinstance(overlap, timedelta)
+            if isinstance(value, datetime) and value >= datetime.fromisoformat(self.watermark) - overlap:
                 return (
                     f"row {row_name} not imported yet: its {self.bound.watermark} {value} is after the import's "
-                    f"watermark {self.watermark} (a late row: run pulse import or wait for --follow)"
+                    f"watermark {self.watermark} minus the overlap (a late row: the next pulse import or --follow "
+                    "poll reads it)"
                 )
             return (
                 f"row {row_name} not imported: its {self.bound.watermark} is before the import's watermark by more "
