@@ -276,6 +276,17 @@ def test_payments_and_customers_are_imported_when_present(
     }
     asyncio.run(drain(settings, batch_size=1000))
     assert rows(db, "select amount_paid from analytics.bookings where booking_id = 'legacy-1'") == [(Decimal("50.00"),)]
+    # Without updated_at, their watermark is the key: a rerun reads the last keys again and appends nothing,
+    # a new payment is picked up.
+    assert rows(db, "select legacy_table, watermark_column from pulse.legacy_imports order by 1") == [
+        ("bookings", "updated_at"),
+        ("customers", "id"),
+        ("payments", "id"),
+    ]
+    legacy.insert([(3, Decimal("30.00"), datetime(2026, 3, 29, 9))], ("booking_id", "amount", "paid_at"), "payments")
+    again = run_import(database_url, legacy, mapping_file(tmp_path))
+    assert "payments: 3 rows read" in again.stdout and "1 payments" in again.stdout
+    assert "customers: 2 rows read" in again.stdout and "0 customers registered" in again.stdout
 
 
 def fingerprint(url: str) -> dict[str, Any]:
