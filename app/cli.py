@@ -167,6 +167,20 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Backfills (and with --follow keeps following) the legacy MySQL bookings: docs/switch-over.md."""
+    from app.legacy.cli import run_import
+
+    return run_import(args, settings.database_url)
+
+
+def cmd_parity(args: argparse.Namespace, settings: Settings) -> int:
+    """The legacy nightly queries on MySQL beside the views: docs/switch-over.md."""
+    from app.legacy.cli import run_parity
+
+    return run_parity(args, settings.database_url)
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from app.simulate import simulate
 
@@ -391,6 +405,23 @@ def parser() -> argparse.ArgumentParser:
     retention = commands.add_parser("retention", help="drop raw events older than a window")
     retention.add_argument("--keep", required=True, help="how much to keep, such as 400d")
     retention.set_defaults(handler=cmd_retention)
+
+    legacy_import = commands.add_parser("import", help="import legacy MySQL bookings as events (docs/switch-over.md)")
+    legacy_import.add_argument("legacy_url", metavar="mysql://user:pass@host:port/db")
+    legacy_import.add_argument("--mapping", help="TOML file: legacy names, statuses, currency, time zone")
+    legacy_import.add_argument("--follow", action="store_true", help="keep polling for new and changed rows")
+    legacy_import.add_argument("--interval", type=float, default=5.0, help="seconds between --follow polls")
+    legacy_import.add_argument("--full", action="store_true", help="read every row again, not only from the watermark")
+    legacy_import.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    legacy_import.set_defaults(handler=cmd_import)
+
+    parity = commands.add_parser("parity", help="legacy nightly reports against the views, every difference explained")
+    parity.add_argument("--legacy", required=True, metavar="mysql://user:pass@host:port/db")
+    parity.add_argument("--from", dest="from_day", required=True, metavar="DAY", help="first day, YYYY-MM-DD")
+    parity.add_argument("--to", dest="to_day", required=True, metavar="DAY", help="last day, YYYY-MM-DD (included)")
+    parity.add_argument("--mapping", help="the TOML file pulse import used")
+    parity.add_argument("--wait", type=float, default=60.0, help="seconds to wait for projections to catch up")
+    parity.set_defaults(handler=cmd_parity)
 
     simulate = commands.add_parser("simulate", help="send realistic booking traffic through the API")
     simulate.add_argument("--rate", type=float, default=50.0, help="mean events per second")

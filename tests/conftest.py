@@ -16,6 +16,7 @@ from pytest_postgresql import factories
 from starlette.testclient import TestClient
 
 from app.api import create_app
+from app.legacy.mariadb import MariaDB
 from core.migrate import alembic_config
 from core.settings import Settings
 from tests.support.databases import url_for
@@ -77,3 +78,11 @@ plain_postgresql = factories.postgresql("plain_postgresql_proc")
 # A third cluster, for tests that stop and start PostgreSQL under a running server.
 restartable_postgresql_proc = factories.postgresql_proc(executable=str(TESTS / "pg_ctl"), load=[migrate_template])
 restartable_postgresql = factories.postgresql("restartable_postgresql_proc")
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDB]:
+    """A real MariaDB (Debian's mariadb-server) in a temporary directory, run as an
+    unprivileged user, once per session: the legacy MySQL of the switch-over tests."""
+    with MariaDB() as server:
+        yield server

@@ -20,7 +20,10 @@ select
   refunded as amount_refunded,
   amount_paid,
   other_payments,
-  last_event_at
+  last_event_at,
+  -- The legacy bookings table's name for the current total, so that legacy
+  -- report SQL runs unchanged (created_at and status already match).
+  current_total as total_amount
 from pulse_bookings.bookings;
 
 comment on view analytics.bookings is 'Current state of each booking whose booking.created has arrived, after all its events in event-time order.';
@@ -41,3 +44,4 @@ comment on column analytics.bookings.amount_refunded is 'Refund of that cancella
 comment on column analytics.bookings.amount_paid is 'Sum of payment.captured in the booking''s currency.';
 comment on column analytics.bookings.other_payments is 'Payments captured in other currencies, as {"EUR": 12.50}; NULL when none.';
 comment on column analytics.bookings.last_event_at is 'Latest occurred_at among the booking''s events.';
+comment on column analytics.bookings.total_amount is 'current_total under its legacy name (the legacy bookings table''s total_amount): the total in force now.';
