@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from app import ingest
 from app.api import create_app
 from core.settings import Settings
+from projections import ALL_PROJECTIONS
 from tests.support.events import REQUIRED_DATA, booking, make_event
 from tests.support.pipeline import append
 from tests.support.processes import wait_for
@@ -301,7 +302,7 @@ def test_status_tells_when_projections_have_passed_a_position(client: TestClient
     wait_for(caught_up)
     status = client.get("/v1/status").json()
     assert status["events"] == 1
-    assert set(status["projections"]) == {"bookings", "conversion", "customers"}
+    assert set(status["projections"]) == {p.name for p in ALL_PROJECTIONS}
     for projection in status["projections"].values():
         assert projection["lag"] == 0
         assert projection["checkpoint"] == position

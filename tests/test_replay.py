@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from core.db import make_pool
 from core.settings import Settings
-from projections import BOOKINGS, CONVERSION
+from projections import ALL_PROJECTIONS, BOOKINGS, CONVERSION
 from projections.replay import ReplayRefused, replay
 from projections.verify import verify
 from tests.support.events import booking
@@ -126,7 +126,7 @@ def test_replay_swaps_only_its_projection(projection: Any, settings: Settings, d
     done = pulse(settings.database_url, "replay", projection.name)
     assert done.returncode == 0, done.stderr
     generations = dict(db.execute("select projection, generation from pulse.projection_checkpoints").fetchall())
-    assert generations == {p: int(p == projection.name) for p in ("bookings", "conversion", "customers")}
+    assert generations == {p.name: int(p == projection) for p in ALL_PROJECTIONS}
     check_views(db, Model(sent))
 
 
