@@ -86,6 +86,11 @@ class TopicMessage:
         return json.dumps(self.data, separators=(",", ":"), default=_json_default, ensure_ascii=False)
 
     @cached_property
+    def frame(self) -> bytes:
+        """The server-sent event carrying it (id: its position), encoded once for every client that gets it."""
+        return f"id: {self.position}\r\nevent: {self.topic}\r\ndata: {self.json}\r\n\r\n".encode()
+
+    @cached_property
     def content(self) -> str:
         """The data without the moment it was read: equal contents need not be sent again."""
         return json.dumps(

@@ -389,26 +389,33 @@ async def stream(request: Request) -> Response:
             headers={"Retry-After": "5"},
         )
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[bytes]:
         first = True
         try:
             while not subscriber.closed:
                 await subscriber.ready.wait()
+                # Everything pending goes out in one write; a metric message is encoded once for all its clients.
+                frames: list[bytes] = []
                 for message in subscriber.take():
                     subscriber.position = message.position
-                    yield _sse(message, first, subscriber.event_id())
-                    broadcaster.messages_sent += 1
+                    if first or subscriber.wants_alerts:
+                        frames.append(_sse(message, first, subscriber.event_id()).encode())
+                    else:
+                        frames.append(message.frame)
                     first = False
                 for alert in subscriber.take_alerts():
                     subscriber.sent_alert_seq = max(subscriber.sent_alert_seq, alert.seq)
-                    yield ServerSentEvent(
+                    event = ServerSentEvent(
                         data=alert.json,
                         event="alert",
                         id=subscriber.event_id(),
                         retry=RECONNECT_MILLISECONDS if first else None,
                     )
-                    broadcaster.messages_sent += 1
+                    frames.append(event.encode())
                     first = False
+                if frames:
+                    broadcaster.messages_sent += len(frames)
+                    yield b"".join(frames)
         finally:
             broadcaster.unsubscribe(subscriber)
 

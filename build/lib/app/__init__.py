@@ -1,0 +1,1 @@
+"""Booking Pulse: real-time booking analytics on PostgreSQL."""

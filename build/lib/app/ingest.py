@@ -1,0 +1,171 @@
+"""POST /v1/events: parse a body, validate each event, store it once, quarantine the rest.
+
+Everything the service does not accept is quarantined in the same transaction
+in which the accepted events are stored, so nothing that arrived is lost.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
+
+import simplejson
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from core.events import Reason, ValidEvent, storable_text, validate_event
+from core.log import LogPosition
+from core.sql import query
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+JSON_TYPES = ("application/json",)
+
+
+class BadBody(Exception):
+    """The body as a whole cannot be read as events."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Item:
+    """One event of a request: its raw text, and what became of it."""
+
+    raw: bytes
+    parsed: Any = None
+    valid: ValidEvent | None = None
+    status: Literal["accepted", "duplicate", "rejected"] = "rejected"
+    reasons: list[Reason] = field(default_factory=list)
+    position: LogPosition | None = None
+
+    def result(self, index: int) -> dict[str, Any]:
+        answer: dict[str, Any] = {"index": index, "status": self.status}
+        if isinstance(self.parsed, dict) and isinstance(self.parsed.get("event_id"), str):
+            answer["event_id"] = storable_text(self.parsed["event_id"])
+        if self.position is not None:
+            answer["position"] = str(self.position)
+        if self.reasons:
+            answer["errors"] = [reason.model_dump() for reason in self.reasons]
+        return answer
+
+
+def _loads(text: str) -> Any:
+    # Decimals keep amounts exact; NaN and Infinity are not JSON.
+    return simplejson.loads(text, use_decimal=True, allow_nan=False)
+
+
+def _dumps(value: Any, ascii_only: bool = False) -> str:
+    return simplejson.dumps(value, use_decimal=True, ensure_ascii=ascii_only, separators=(",", ":"))
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def parse_body(body: bytes, content_type: str | None) -> list[Item]:
+    """Split a body into events: one object, a JSON array of them, or NDJSON."""
+    kind = media_type(content_type)
+    if kind not in JSON_TYPES + NDJSON_TYPES:
+        raise BadBody(415, f"Content-Type must be application/json or application/x-ndjson, not {kind or 'missing'!r}")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadBody(400, f"body is not UTF-8: {error}") from None
+    if kind in NDJSON_TYPES:
+        # Only \n ends a line: other Unicode line breaks may sit inside JSON strings.
+        lines = (line.removesuffix("\r") for line in text.split("\n"))
+        items = [_ndjson_item(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+    else:
+        try:
+            document = _loads(text)
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, huge integers, deep nesting
+            raise BadBody(400, f"body is not valid JSON: {error}") from None
+        events = document if isinstance(document, list) else [document]
+        # Each element is re-serialized for quarantine; escapes keep odd text storable.
+        items = [Item(raw=_dumps(event, ascii_only=True).encode(), parsed=event) for event in events]
+    if not items:
+        raise BadBody(400, "body holds no events")
+    return items
+
+
+def _ndjson_item(line_number: int, line: str) -> Item:
+    try:
+        return Item(raw=line.encode(), parsed=_loads(line))
+    except (ValueError, RecursionError) as error:
+        return Item(
+            raw=line.encode(), reasons=[Reason(field="", message=f"line {line_number} is not valid JSON: {error}")]
+        )
+
+
+def validate(items: list[Item]) -> None:
+    """Marks each item valid, or rejected with reasons; a repeat within the body is a duplicate."""
+    seen: set[UUID] = set()
+    for item in items:
+        if item.reasons:
+            continue
+        checked = validate_event(item.parsed)
+        if isinstance(checked, list):
+            item.reasons = checked
+        elif checked.event_id in seen:
+            item.status = "duplicate"
+        else:
+            seen.add(checked.event_id)
+            item.valid = checked
+
+
+async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str | None) -> LogPosition | None:
+    """Appends the valid events not stored before and quarantines the rejected ones, in one transaction.
+
+    Returns the position of the last event stored, or None when none was new.
+    """
+    fresh = [item for item in items if item.valid is not None]
+    rejected = [item for item in items if item.reasons]
+    last: LogPosition | None = None
+    async with conn.transaction():
+        if fresh:
+            rows = await (
+                await conn.execute(
+                    query("append_events"),
+                    {
+                        "event_ids": [item.valid.event_id for item in fresh if item.valid],
+                        "types": [item.valid.type for item in fresh if item.valid],
+                        "occurred_ats": [item.valid.occurred_at for item in fresh if item.valid],
+                        "datas": [Jsonb(item.valid.data, dumps=_dumps) for item in fresh if item.valid],
+                    },
+                )
+            ).fetchall()
+            stored = {row[0]: LogPosition(row[1], row[2]) for row in rows if not row[3]}
+            booking_taken = {row[0]: row[4] for row in rows if row[3]}
+            for item in fresh:
+                assert item.valid is not None
+                if item.valid.event_id in booking_taken:
+                    booking_id, holder = item.valid.data["booking_id"], booking_taken[item.valid.event_id]
+                    message = (
+                        f"booking {booking_id} was already created by event {holder}"
+                        if holder
+                        else f"booking {booking_id} was created meanwhile by another request"
+                    )
+                    item.reasons = [Reason(field="data.booking_id", message=message)]
+                    rejected.append(item)
+                    continue
+                item.position = stored.get(item.valid.event_id)
+                item.status = "accepted" if item.position else "duplicate"
+            last = max(stored.values(), default=None)
+        if rejected:
+            await quarantine(conn, [item.raw for item in rejected], [item.reasons for item in rejected], content_type)
+    return last
+
+
+async def quarantine(
+    conn: AsyncConnection[Any], raws: list[bytes], reasons: list[list[Reason]], content_type: str | None
+) -> None:
+    await conn.execute(
+        query("quarantine"),
+        {
+            "content_type": content_type,
+            "raws": raws,
+            "reasons": [Jsonb([reason.model_dump() for reason in item]) for item in reasons],
+        },
+    )

@@ -1,0 +1,2 @@
+-- Revision 0004 undone.
+drop table pulse.projection_batches;

@@ -1,0 +1,2 @@
+-- Revision 0008 undone.
+drop schema procrastinate cascade;

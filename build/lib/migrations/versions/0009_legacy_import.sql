@@ -1,0 +1,223 @@
+-- Revision 0009, frozen: the SQL this revision applies, as it was written.
+-- Never edit it; change the schema in a new revision.
+
+-- tables/pulse.legacy_imports.sql
+-- Where `pulse import` stands per legacy table: its watermark and running
+-- totals. Written in the same transaction as each batch's events, so an import
+-- killed at any point resumes from its last committed batch.
+create table pulse.legacy_imports (
+  source           text        not null,
+  legacy_table     text        not null,
+  watermark_column text        not null,
+  watermark        text,
+  rows_read        bigint      not null default 0,
+  events_appended  bigint      not null default 0,
+  quarantined      bigint      not null default 0,
+  duplicates       bigint      not null default 0,
+  started_at       timestamptz not null default now(),
+  updated_at       timestamptz not null default now(),
+  polled_at        timestamptz,
+  primary key (source, legacy_table)
+);
+comment on table pulse.legacy_imports is 'pulse import: per legacy source and table, the watermark of the last committed batch and running totals.';
+comment on column pulse.legacy_imports.source is 'The source name of the mapping file: part of every event id the import derives.';
+comment on column pulse.legacy_imports.watermark_column is 'The legacy column the watermark follows (updated_at or the key).';
+comment on column pulse.legacy_imports.watermark is 'Highest value of the watermark column committed, as MySQL returned it; the next run reads from it minus the overlap.';
+comment on column pulse.legacy_imports.polled_at is 'When the last pass (or --follow poll) finished reading the table.';
+
+-- tables/pulse.legacy_rows.sql
+-- What `pulse import` made of each legacy row, written in the same transaction
+-- as the events it appended. A later run compares each row it reads with this:
+-- unchanged rows append nothing, a changed total appends a booking.modified, a
+-- new cancellation a booking.cancelled, and a quarantined row is retried.
+create table pulse.legacy_rows (
+  source        text     not null,
+  legacy_table  text     not null,
+  row_key       text     not null,
+  -- 0, or n for the n-th extra row with the same key (a duplicate row).
+  ordinal       integer  not null default 0,
+  booking_id    text,
+  outcome       text     not null check (outcome in ('imported', 'live', 'duplicate', 'quarantined')),
+  total         numeric,
+  currency      text,
+  cancelled     boolean  not null default false,
+  modifications integer  not null default 0,
+  reasons       jsonb,
+  primary key (source, legacy_table, row_key, ordinal)
+);
+comment on table pulse.legacy_rows is 'pulse import: per legacy row, its outcome (imported, live, duplicate, quarantined) and the state it was last imported in.';
+comment on column pulse.legacy_rows.outcome is 'imported: its events are in the log; live: another writer created the booking first; duplicate: its key was already a booking; quarantined: it could not become valid events (reasons).';
+comment on column pulse.legacy_rows.total is 'Bookings: the total last imported (at creation or by the latest booking.modified).';
+comment on column pulse.legacy_rows.modifications is 'Bookings: booking.modified events appended for this row; numbers the next one''s event id.';
+comment on column pulse.legacy_rows.reasons is 'Why the row (or its latest change) was quarantined or refused, as [{"field", "message"}] naming legacy columns.';
+
+-- views/analytics.bookings.sql
+create or replace view analytics.bookings as
+select
+  booking_id,
+  customer_id,
+  destination,
+  booking_type,
+  channel,
+  case
+    when cancelled_at is not null then 'cancelled'
+    when modifications > 0 then 'modified'
+    else 'confirmed'
+  end as status,
+  created_at,
+  created_total,
+  created_currency,
+  current_total,
+  current_currency as currency,
+  modifications,
+  cancelled_at,
+  refunded as amount_refunded,
+  amount_paid,
+  other_payments,
+  last_event_at,
+  -- The legacy bookings table's name for the current total, so that legacy
+  -- report SQL runs unchanged (created_at and status already match).
+  current_total as total_amount
+from pulse_bookings.bookings;
+
+comment on view analytics.bookings is 'Current state of each booking whose booking.created has arrived, after all its events in event-time order.';
+comment on column analytics.bookings.booking_id is 'Booking id as sent.';
+comment on column analytics.bookings.customer_id is 'Customer who booked.';
+comment on column analytics.bookings.destination is 'Destination as sent in booking.created.';
+comment on column analytics.bookings.booking_type is 'Booking type as sent in booking.created.';
+comment on column analytics.bookings.channel is 'Sales channel; unknown when it was not sent.';
+comment on column analytics.bookings.status is 'confirmed, modified (at least one booking.modified) or cancelled.';
+comment on column analytics.bookings.created_at is 'occurred_at of booking.created.';
+comment on column analytics.bookings.created_total is 'total_amount at creation.';
+comment on column analytics.bookings.created_currency is 'Currency at creation.';
+comment on column analytics.bookings.current_total is 'Total after the latest modification (by event time), or at creation.';
+comment on column analytics.bookings.currency is 'Currency of current_total and amount_paid.';
+comment on column analytics.bookings.modifications is 'Count of booking.modified.';
+comment on column analytics.bookings.cancelled_at is 'occurred_at of the first booking.cancelled; NULL when not cancelled.';
+comment on column analytics.bookings.amount_refunded is 'Refund of that cancellation: refund_amount, or the total in force then; 0 when not cancelled.';
+comment on column analytics.bookings.amount_paid is 'Sum of payment.captured in the booking''s currency.';
+comment on column analytics.bookings.other_payments is 'Payments captured in other currencies, as {"EUR": 12.50}; NULL when none.';
+comment on column analytics.bookings.last_event_at is 'Latest occurred_at among the booking''s events.';
+comment on column analytics.bookings.total_amount is 'current_total under its legacy name (the legacy bookings table''s total_amount): the total in force now.';
+
+-- roles.sql
+-- The application's database roles and what each may do (docs/operations.md).
+-- Their names are <prefix>_owner, _ingest, _projector, _analyst and _dashboard,
+-- the prefix coming from the setting pulse.role_prefix (PULSE_ROLE_PREFIX,
+-- "pulse" when unset). Roles belong to the whole cluster: they are created
+-- when missing and never dropped here. Applied last, after every object.
+do $roles$
+declare
+  prefix     text := coalesce(nullif(current_setting('pulse.role_prefix', true), ''), 'pulse');
+  owner_role text := prefix || '_owner';
+  ingest     text := prefix || '_ingest';
+  projector  text := prefix || '_projector';
+  analyst    text := prefix || '_analyst';
+  dashboard  text := prefix || '_dashboard';
+  role_name  text;
+  found      record;
+begin
+  foreach role_name in array array[owner_role, ingest, projector, analyst, dashboard] loop
+    if not exists (select from pg_roles where rolname = role_name) then
+      execute format('create role %I nologin', role_name);
+    end if;
+  end loop;
+  -- The owner runs migrations and manages what the projector maintains.
+  execute format('grant %I to %I', projector, owner_role);
+  -- Sessions that log in as these roles: no endless statement, no transaction
+  -- left open holding every projection back.
+  execute format('alter role %I set statement_timeout = %L', ingest, '30s');
+  execute format('alter role %I set statement_timeout = %L', dashboard, '30s');
+  execute format('alter role %I set statement_timeout = %L', analyst, '5min');
+  execute format('alter role %I set statement_timeout = %L', projector, '10min');
+  foreach role_name in array array[ingest, projector, analyst, dashboard] loop
+    execute format('alter role %I set idle_in_transaction_session_timeout = %L', role_name, '60s');
+  end loop;
+
+  -- Nothing is callable by everyone.
+  revoke execute on all functions in schema pulse, analytics from public;
+
+  -- ingest: the write contract, the quarantine, and checking tokens. Not even reading events.
+  execute format('grant usage on schema pulse to %I, %I, %I', ingest, projector, dashboard);
+  execute format('grant execute on function pulse.append_events(uuid[], text[], timestamptz[], jsonb[]) to %I', ingest);
+  execute format('grant insert on pulse.quarantine to %I', ingest);
+  execute format(
+    'grant execute on function pulse.token_scopes(uuid, bytea), pulse.token_still_valid(uuid), '
+    'pulse.ticket_key_value() to %I, %I, %I', ingest, projector, dashboard);
+
+  -- projector: reads the log, keeps checkpoints, owns what it rebuilds (the
+  -- projections' schemas and every view), and rebuilds through two functions
+  -- that create and swap its schemas as their owner.
+  execute format(
+    'grant select on pulse.events, pulse.event_ids, pulse.booking_ids, pulse.calendar, pulse.retention_runs, '
+    'pulse.quarantine to %I', projector);
+  execute format(
+    'grant select, insert, update, delete on pulse.projection_checkpoints, pulse.projection_batches to %I', projector);
+  execute format('grant execute on function pulse.prepare_rebuild_schema(text), pulse.swap_rebuild_schema(text) to %I',
+                 projector);
+  -- A swap drops the views over the old tables with them; the projector re-creates them.
+  execute format('grant create on schema analytics, pulse to %I', projector);
+  execute format('grant usage on schema analytics to %I, %I, %I', projector, analyst, dashboard);
+  -- The projector owns the views, which read these tables with its rights.
+  execute format('grant select on all tables in schema analytics to %I', projector);
+  execute format('grant select on analytics.settings, analytics.fx_rates to %I', dashboard);
+  -- The business settings: the server stores PULSE_TIMEZONE and PULSE_REPORTING_CURRENCY at start.
+  execute format('grant update on analytics.settings to %I', projector);
+  for found in select nspname from pg_namespace where nspname like 'pulse\_%' loop
+    execute format('alter schema %I owner to %I', found.nspname, projector);
+    execute format('grant usage on schema %I to %I', found.nspname, dashboard);
+  end loop;
+  for found in
+    select c.oid::regclass as relation, c.relkind
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where (n.nspname like 'pulse\_%' and c.relkind in ('r', 'p'))
+       or (n.nspname in ('pulse', 'analytics') and c.relkind = 'v')
+  loop
+    execute format('alter %s %s owner to %I', case found.relkind when 'v' then 'view' else 'table' end,
+                   found.relation, projector);
+  end loop;
+
+  -- analyst: every view and table of analytics, the analytics functions, the segment thresholds to tune.
+  execute format('grant select on all tables in schema analytics to %I', analyst);
+  execute format('grant update on analytics.customer_segment_rules to %I', analyst);
+  execute format('grant execute on all functions in schema analytics to %I, %I, %I', analyst, dashboard, projector);
+
+  -- dashboard: what the stream and the snapshots read.
+  execute format(
+    'grant select on pulse.bookings_hourly_reported, pulse.calendar, pulse.projection_checkpoints, '
+    'pulse.projection_batches to %I', dashboard);
+  for found in select nspname from pg_namespace where nspname like 'pulse\_%' loop
+    execute format('grant select on all tables in schema %I to %I', found.nspname, dashboard);
+  end loop;
+  -- Alerts and data quality: the server's background jobs (as the projector)
+  -- detect, check and deliver; dashboards and analysts read; analysts may
+  -- acknowledge or resolve an alert with an UPDATE of its status.
+  execute format(
+    'grant select, insert, update on analytics.alerts, analytics.dq_results to %I', projector);
+  execute format('grant select, insert, update, delete on pulse.webhook_cursor, pulse.webhook_attempts to %I',
+                 projector);
+  execute format('grant select on pulse.alert_changes to %I, %I', projector, dashboard);
+  execute format(
+    'grant select on analytics.alerts, analytics.alert_rules, analytics.dq_results, analytics.dq_checks to %I',
+    dashboard);
+  execute format('grant update (status, acknowledged_by, resolved_by) on analytics.alerts to %I', analyst);
+  execute format('grant usage on all sequences in schema pulse, analytics to %I', projector);
+  if to_regnamespace('procrastinate') is not null then
+    -- The job queue that delivers webhooks.
+    execute format('grant usage on schema procrastinate to %I', projector);
+    execute format('grant select, insert, update, delete on all tables in schema procrastinate to %I', projector);
+    execute format('grant usage on all sequences in schema procrastinate to %I', projector);
+    execute format('grant execute on all functions in schema procrastinate to %I', projector);
+  end if;
+  -- /readyz compares the applied revision with the code's.
+  if to_regclass('public.alembic_version') is not null then
+    execute format('grant select on public.alembic_version to %I', projector);
+  end if;
+
+  -- What the projector creates later (a rebuild, a re-created view) is readable the same way.
+  execute format('alter default privileges for role %I grant usage on schemas to %I', projector, dashboard);
+  execute format('alter default privileges for role %I grant select on tables to %I', projector, dashboard);
+  execute format('alter default privileges for role %I in schema analytics grant select on tables to %I',
+                 projector, analyst);
+end
+$roles$;

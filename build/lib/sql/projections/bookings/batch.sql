@@ -1,0 +1,342 @@
+-- The bookings projection's statements, run in this order in each batch's
+-- transaction with search_path set to the projection's schema. Each receives
+-- the batch bounds: events after (start_xact_id, start_seq) up to and
+-- including (end_xact_id, end_seq), and batch_no to stamp the rows it changes.
+
+-- name: record_booking_events
+-- Keeps the batch's booking and payment events in the bookings' histories.
+insert into booking_events (booking_id, occurred_at, seq, type, amount, currency)
+select e.data->>'booking_id',
+       e.occurred_at,
+       e.seq,
+       e.type,
+       -- Each type's own amount field: senders may add fields of their own.
+       (case e.type
+          when 'booking.cancelled' then e.data->>'refund_amount'
+          when 'payment.captured' then e.data->>'amount'
+          else e.data->>'total_amount'
+        end)::numeric,
+       case when e.type <> 'booking.cancelled' then e.data->>'currency' end
+from pulse.events e
+where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+  and e.type = any(%(event_types)s::text[])
+  -- The creation that holds the booking_id; a second one stored before 0002 does not count.
+  and (e.type <> 'booking.created'
+       or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id);
+
+-- name: create_bookings
+-- Creates the batch's bookings, with the payments already captured for them,
+-- and adds them to their hours: count, gross revenue, customers and booking
+-- values. A booking counts in the hour it was created, whenever it arrives.
+with new_bookings as (
+  select e.data, e.occurred_at
+  from pulse.events e
+  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+    and e.type = 'booking.created'
+    -- The creation that holds the booking_id; a second one stored before 0002 does not count.
+    -- A scalar subquery, so that each is one primary-key lookup whatever the table's size.
+    and (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id
+),
+
+payments as (
+  -- Payments that arrived before their booking, or in the same batch.
+  select be.booking_id, be.currency, sum(be.amount) as amount, max(be.occurred_at) as last_at
+  from booking_events be
+  where be.booking_id = any(array(select data->>'booking_id' from new_bookings))
+    and be.type = 'payment.captured'
+  group by 1, 2
+),
+
+created as (
+  insert into bookings (booking_id, customer_id, destination, booking_type, channel, created_at,
+                        created_total, created_currency, current_total, current_currency,
+                        amount_paid, other_payments, last_event_at, changed_in_batch)
+  select n.data->>'booking_id',
+         n.data->>'customer_id',
+         n.data->>'destination',
+         n.data->>'booking_type',
+         coalesce(n.data->>'channel', 'unknown'),
+         n.occurred_at,
+         (n.data->>'total_amount')::numeric,
+         n.data->>'currency',
+         (n.data->>'total_amount')::numeric,
+         n.data->>'currency',
+         coalesce(sum(p.amount) filter (where p.currency = n.data->>'currency'), 0),
+         jsonb_object_agg(p.currency, p.amount) filter (where p.currency <> n.data->>'currency'),
+         greatest(n.occurred_at, max(p.last_at)),
+         %(batch_no)s
+  from new_bookings n
+  left join payments p on p.booking_id = n.data->>'booking_id'
+  group by n.data, n.occurred_at
+  returning *
+),
+
+daily_added as (
+  insert into daily as d (day, destination, booking_type, channel, currency,
+                          bookings, gross_revenue, customers, booking_values)
+  select c.day, b.destination, b.booking_type, b.channel, b.created_currency,
+         count(*), sum(b.created_total), hll_add_agg(hll_hash_text(b.customer_id)), tdigest(b.created_total::float8, 100)
+  from created b
+  join pulse.calendar c on c.bucket = date_bin('1 hour', b.created_at, timestamptz '2000-01-01 00:00:00+00')
+  group by 1, 2, 3, 4, 5
+  on conflict (day, destination, booking_type, channel, currency) do update
+  set bookings = d.bookings + excluded.bookings,
+      gross_revenue = d.gross_revenue + excluded.gross_revenue,
+      customers = hll_union(d.customers, excluded.customers),
+      booking_values = coalesce(tdigest_union(d.booking_values, excluded.booking_values), excluded.booking_values)
+)
+
+insert into hourly as h (bucket, destination, booking_type, channel, currency,
+                         bookings, gross_revenue, customers, booking_values, changed_in_batch)
+select date_bin('1 hour', created_at, timestamptz '2000-01-01 00:00:00+00'),
+       destination,
+       booking_type,
+       channel,
+       created_currency,
+       count(*),
+       sum(created_total),
+       hll_add_agg(hll_hash_text(customer_id)),
+       tdigest(created_total::float8, 100),
+       %(batch_no)s
+from created
+group by 1, 2, 3, 4, 5
+on conflict (bucket, destination, booking_type, channel, currency) do update
+set bookings = h.bookings + excluded.bookings,
+    gross_revenue = h.gross_revenue + excluded.gross_revenue,
+    customers = hll_union(h.customers, excluded.customers),
+    booking_values = coalesce(tdigest_union(h.booking_values, excluded.booking_values), excluded.booking_values),
+    changed_in_batch = excluded.changed_in_batch;
+
+-- name: apply_booking_histories
+-- Replays the history of every booking the batch modified or cancelled, in event-time order,
+-- and applies the difference to the hourly rollup: what the booking's
+-- modifications and cancellation contribute now, minus what they contributed
+-- before. Events that arrived before their booking.created are waiting in
+-- booking_events and count from the batch that brings the booking.
+with batch as (
+  select e.type, e.data->>'booking_id' as booking_id
+  from pulse.events e
+  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+    and e.type = any(%(event_types)s::text[])
+),
+
+touched as (
+  -- Bookings whose totals, modifications or cancellation may change. Payments
+  -- alone change only what was paid: add_payments adds those up.
+  select booking_id from batch where type in ('booking.modified', 'booking.cancelled')
+  union
+  -- A new booking whose modification or cancellation arrived first.
+  select booking_id from batch
+  where type = 'booking.created'
+    and exists (select 1 from booking_events be
+                where be.booking_id = batch.booking_id and be.type in ('booking.modified', 'booking.cancelled'))
+),
+
+-- "booking_id = any(array(select ... from touched))" makes every lookup below
+-- an index scan: the planner cannot guess how few bookings a batch touches.
+history as (
+  -- Creation comes first, whatever its timestamp; then by event time, then arrival.
+  select be.*,
+         row_number() over (partition by be.booking_id
+                            order by be.type <> 'booking.created', be.occurred_at, be.seq) as step
+  from booking_events be
+  where be.booking_id = any(array(select b.booking_id from bookings b
+                                  where b.booking_id = any(array(select booking_id from touched))))
+),
+
+numbered as (
+  select history.*,
+         count(*) filter (where type in ('booking.created', 'booking.modified')) over w as total_no,
+         count(*) filter (where type = 'booking.cancelled') over w as cancellation_no
+  from history
+  window w as (partition by booking_id order by step)
+),
+
+totals as (
+  -- Each total the booking had, and the one before it.
+  select booking_id, total_no, amount as total, currency as total_currency,
+         lag(amount) over w as previous_total,
+         lag(currency) over w as previous_currency
+  from numbered
+  where type in ('booking.created', 'booking.modified')
+  window w as (partition by booking_id order by total_no)
+),
+
+steps as (
+  select n.*, t.total, t.total_currency, t.previous_total, t.previous_currency,
+         date_bin('1 hour', n.occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
+         last_value(t.total_currency) over (partition by n.booking_id order by n.step
+                                            rows between unbounded preceding and unbounded following)
+           as final_currency,
+         sum(n.amount) filter (where n.type = 'payment.captured')
+           over (partition by n.booking_id, n.currency) as paid_in_currency
+  from numbered n
+  join totals t using (booking_id, total_no)
+),
+
+changes as (
+  -- A modification takes out the previous total and puts in the new one, so a
+  -- change of currency moves the booking's revenue between currencies.
+  select booking_id, bucket, total_currency as currency,
+         1 as modifications, total as delta, 0 as cancellations, 0 as refunds
+  from steps where type = 'booking.modified'
+  union all
+  select booking_id, bucket, previous_currency, 0, -previous_total, 0, 0
+  from steps where type = 'booking.modified'
+  union all
+  -- Only the first cancellation counts; the refund defaults to the total in force.
+  select booking_id, bucket, total_currency, 0, 0, 1, coalesce(amount, total)
+  from steps where type = 'booking.cancelled' and cancellation_no = 1
+),
+
+new_contributions as (
+  select booking_id, bucket, currency,
+         sum(modifications)::integer as modifications,
+         sum(delta) as modification_delta,
+         sum(cancellations)::integer as cancellations,
+         sum(refunds) as refunds
+  from changes
+  group by 1, 2, 3
+),
+
+old_contributions as (
+  select c.*
+  from booking_contributions c
+  where c.booking_id = any(array(select booking_id from touched))
+),
+
+saved as (
+  insert into booking_contributions as c
+  select * from new_contributions
+  on conflict (booking_id, bucket, currency) do update
+  set modifications = excluded.modifications,
+      modification_delta = excluded.modification_delta,
+      cancellations = excluded.cancellations,
+      refunds = excluded.refunds
+),
+
+dropped as (
+  delete from booking_contributions c
+  where c.booking_id = any(array(select booking_id from touched))
+    and not exists (select 1 from new_contributions n
+                    where (n.booking_id, n.bucket, n.currency) = (c.booking_id, c.bucket, c.currency))
+),
+
+state as (
+  select booking_id,
+         (array_agg(total order by step desc))[1] as current_total,
+         (array_agg(total_currency order by step desc))[1] as current_currency,
+         count(*) filter (where type = 'booking.modified') as modifications,
+         min(occurred_at) filter (where type = 'booking.cancelled' and cancellation_no = 1) as cancelled_at,
+         coalesce(sum(coalesce(amount, total)) filter (where type = 'booking.cancelled' and cancellation_no = 1), 0)
+           as refunded,
+         min(total_currency) filter (where type = 'booking.cancelled' and cancellation_no = 1) as refund_currency,
+         coalesce(sum(amount) filter (where type = 'payment.captured' and currency = final_currency), 0)
+           as amount_paid,
+         jsonb_object_agg(currency, paid_in_currency)
+           filter (where type = 'payment.captured' and currency <> final_currency) as other_payments,
+         max(occurred_at) as last_event_at
+  from steps
+  group by booking_id
+),
+
+updated as (
+  update bookings b
+  set current_total = s.current_total,
+      current_currency = s.current_currency,
+      modifications = s.modifications,
+      cancelled_at = s.cancelled_at,
+      refunded = s.refunded,
+      refund_currency = s.refund_currency,
+      amount_paid = s.amount_paid,
+      other_payments = s.other_payments,
+      last_event_at = s.last_event_at,
+      changed_in_batch = %(batch_no)s
+  from state s
+  where b.booking_id = s.booking_id
+),
+
+difference as (
+  select booking_id, bucket, currency, modifications, modification_delta, cancellations, refunds
+  from new_contributions
+  union all
+  select booking_id, bucket, currency, -modifications, -modification_delta, -cancellations, -refunds
+  from old_contributions
+),
+
+daily_changed as (
+  insert into daily as r (day, destination, booking_type, channel, currency,
+                          modifications, modification_delta, cancellations, refunds)
+  select c.day, b.destination, b.booking_type, b.channel, d.currency,
+         sum(d.modifications), sum(d.modification_delta), sum(d.cancellations), sum(d.refunds)
+  from difference d
+  join bookings b using (booking_id)
+  join pulse.calendar c using (bucket)
+  group by 1, 2, 3, 4, 5
+  having sum(d.modifications) <> 0 or sum(d.modification_delta) <> 0
+      or sum(d.cancellations) <> 0 or sum(d.refunds) <> 0
+  on conflict (day, destination, booking_type, channel, currency) do update
+  set modifications = r.modifications + excluded.modifications,
+      modification_delta = r.modification_delta + excluded.modification_delta,
+      cancellations = r.cancellations + excluded.cancellations,
+      refunds = r.refunds + excluded.refunds
+)
+
+insert into hourly as h (bucket, destination, booking_type, channel, currency,
+                         modifications, modification_delta, cancellations, refunds, changed_in_batch)
+select d.bucket, b.destination, b.booking_type, b.channel, d.currency,
+       sum(d.modifications), sum(d.modification_delta), sum(d.cancellations), sum(d.refunds),
+       %(batch_no)s
+from difference d
+join bookings b using (booking_id)
+group by 1, 2, 3, 4, 5
+having sum(d.modifications) <> 0 or sum(d.modification_delta) <> 0
+    or sum(d.cancellations) <> 0 or sum(d.refunds) <> 0
+on conflict (bucket, destination, booking_type, channel, currency) do update
+set modifications = h.modifications + excluded.modifications,
+    modification_delta = h.modification_delta + excluded.modification_delta,
+    cancellations = h.cancellations + excluded.cancellations,
+    refunds = h.refunds + excluded.refunds,
+    changed_in_batch = excluded.changed_in_batch;
+
+-- name: add_payments
+-- Adds the batch's payments of bookings created in earlier batches and not
+-- replayed above: to amount_paid in the booking's currency, to other_payments
+-- otherwise.
+with batch as (
+  select e.type, e.data->>'booking_id' as booking_id, e.occurred_at, e.data->>'currency' as currency,
+         case when e.type = 'payment.captured' then (e.data->>'amount')::numeric end as amount
+  from pulse.events e
+  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+    and e.type = any(%(event_types)s::text[])
+),
+
+per_currency as (
+  select booking_id, currency, sum(amount) as amount, max(occurred_at) as last_at
+  from batch
+  where type = 'payment.captured'
+    and booking_id not in (select booking_id from batch where type <> 'payment.captured')
+  group by 1, 2
+)
+
+update bookings b
+set amount_paid = b.amount_paid + p.in_currency,
+    other_payments = case when p.others is null then b.other_payments
+                          else coalesce(b.other_payments, '{}') || p.others end,
+    last_event_at = greatest(b.last_event_at, p.last_at),
+    changed_in_batch = %(batch_no)s
+from (
+  select pc.booking_id,
+         max(pc.last_at) as last_at,
+         coalesce(sum(pc.amount) filter (where pc.currency = b2.current_currency), 0) as in_currency,
+         jsonb_object_agg(pc.currency, coalesce((b2.other_payments->>pc.currency)::numeric, 0) + pc.amount)
+           filter (where pc.currency <> b2.current_currency) as others
+  from per_currency pc
+  join bookings b2 using (booking_id)
+  group by pc.booking_id
+) p
+where b.booking_id = p.booking_id;

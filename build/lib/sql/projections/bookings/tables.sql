@@ -1,0 +1,92 @@
+-- Tables of the bookings projection. Created with search_path set to the
+-- projection's schema (pulse_bookings, or pulse_bookings_rebuild during a replay).
+
+-- Every booking.* and payment.captured event, in the fields the projection needs.
+-- A booking's history is read from here, in event-time order, whenever one of its
+-- events arrives: late and early events land right, and raw-event retention
+-- never takes a booking's history away.
+create table booking_events (
+  booking_id  text        not null,
+  occurred_at timestamptz not null,
+  seq         bigint      not null,
+  type        text        not null,
+  amount      numeric,
+  currency    char(3),
+  primary key (booking_id, occurred_at, seq)
+);
+
+-- One row per booking whose booking.created has arrived: its current state.
+create table bookings (
+  booking_id         text        primary key,
+  customer_id        text        not null,
+  destination        text        not null,
+  booking_type       text        not null,
+  channel            text        not null,
+  created_at         timestamptz not null,
+  created_total      numeric     not null,
+  created_currency   char(3)     not null,
+  current_total      numeric     not null,
+  current_currency   char(3)     not null,
+  modifications      integer     not null default 0,
+  cancelled_at       timestamptz,
+  refunded           numeric     not null default 0,
+  refund_currency    char(3),
+  amount_paid        numeric     not null default 0,
+  other_payments     jsonb,
+  last_event_at      timestamptz not null,
+  changed_in_batch   bigint      not null
+) with (fillfactor = 80);  -- room for HOT updates: bookings change as their events arrive
+create index bookings_customer on bookings (customer_id);
+
+-- What each booking's modifications and cancellation add to the hourly rollup,
+-- so that a late event can take back and redo its booking's share exactly.
+create table booking_contributions (
+  booking_id         text        not null,
+  bucket             timestamptz not null,
+  currency           char(3)     not null,
+  modifications      integer     not null,
+  modification_delta numeric     not null,
+  cancellations      integer     not null,
+  refunds            numeric     not null,
+  primary key (booking_id, bucket, currency)
+);
+
+-- The hourly rollup behind analytics.bookings_hourly and everything built on it.
+create table hourly (
+  bucket             timestamptz not null,
+  destination        text        not null,
+  booking_type       text        not null,
+  channel            text        not null,
+  currency           char(3)     not null,
+  bookings           bigint      not null default 0,
+  gross_revenue      numeric     not null default 0,
+  modifications      bigint      not null default 0,
+  modification_delta numeric     not null default 0,
+  cancellations      bigint      not null default 0,
+  refunds            numeric     not null default 0,
+  customers          hll         not null default hll_empty(),
+  booking_values     tdigest,
+  changed_in_batch   bigint      not null,
+  primary key (bucket, destination, booking_type, channel, currency)
+);
+create index hourly_changed on hourly (changed_in_batch);
+
+-- The same figures per business day (pulse.calendar), so that daily questions
+-- over years read one row per day, not 24. Rebuilt from hourly when the
+-- business time zone changes (pulse.apply_settings).
+create table daily (
+  day                date        not null,
+  destination        text        not null,
+  booking_type       text        not null,
+  channel            text        not null,
+  currency           char(3)     not null,
+  bookings           bigint      not null default 0,
+  gross_revenue      numeric     not null default 0,
+  modifications      bigint      not null default 0,
+  modification_delta numeric     not null default 0,
+  cancellations      bigint      not null default 0,
+  refunds            numeric     not null default 0,
+  customers          hll         not null default hll_empty(),
+  booking_values     tdigest,
+  primary key (day, destination, booking_type, channel, currency)
+);

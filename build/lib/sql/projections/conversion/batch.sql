@@ -1,0 +1,25 @@
+-- The conversion projection's statements; see projections/bookings/batch.sql
+-- for the parameters every statement receives.
+
+-- name: count_funnel
+-- Adds the batch's searches, checkouts and bookings to their hour and destination.
+insert into hourly as h (bucket, destination, searches, checkouts, bookings, changed_in_batch)
+select date_bin('1 hour', e.occurred_at, timestamptz '2000-01-01 00:00:00+00'),
+       e.data->>'destination',
+       count(*) filter (where e.type = 'search.performed'),
+       count(*) filter (where e.type = 'checkout.started'),
+       count(*) filter (where e.type = 'booking.created'),
+       %(batch_no)s
+from pulse.events e
+where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+  and e.type = any(%(event_types)s::text[])
+  -- Only the creation that holds its booking_id counts (see pulse.booking_ids).
+  and (e.type <> 'booking.created'
+       or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id)
+group by 1, 2
+on conflict (bucket, destination) do update
+set searches = h.searches + excluded.searches,
+    checkouts = h.checkouts + excluded.checkouts,
+    bookings = h.bookings + excluded.bookings,
+    changed_in_batch = excluded.changed_in_batch;

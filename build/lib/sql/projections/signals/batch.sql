@@ -1,0 +1,120 @@
+-- The signals projection's statements; see projections/bookings/batch.sql for
+-- the parameters every statement receives.
+
+-- name: record_bookings
+-- The batch's bookings (only the creation that holds its booking_id), with their log positions.
+insert into bookings (booking_id, destination, booking_type, currency, total, xact_id, seq)
+select e.data->>'booking_id', e.data->>'destination', e.data->>'booking_type', e.data->>'currency',
+       (e.data->>'total_amount')::numeric, e.xact_id, e.seq
+from pulse.events e
+where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+  and e.type = 'booking.created'
+  and (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id
+on conflict (booking_id) do nothing;
+
+-- name: count_minutes
+-- Adds the batch's bookings, cancellations, payments and failed payments to their minute.
+with batch as (
+  select e.type, e.occurred_at, e.data, e.xact_id, e.seq
+  from pulse.events e
+  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+    and e.type in ('booking.created', 'booking.cancelled', 'payment.captured', 'payment.failed')
+),
+
+facts as (
+  select date_bin('1 minute', e.occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
+         coalesce(b.destination, '') as destination,
+         coalesce(b.booking_type, '') as booking_type,
+         case when e.type = 'booking.cancelled' then coalesce(b.currency::text, '') else e.data->>'currency' end
+           as currency,
+         e.type,
+         case when e.type = 'booking.created' then b.total end as value,
+         case when e.type = 'payment.captured' and b.currency = e.data->>'currency'
+              then (e.data->>'amount')::numeric end as paid,
+         case when e.type = 'payment.captured' and b.currency = e.data->>'currency' then b.total end as of_total
+  from batch e
+  -- The booking, when its creation comes before the event in the log (a creation is its own booking).
+  left join bookings b
+    on b.booking_id = e.data->>'booking_id'
+   and (b.xact_id, b.seq) <= (e.xact_id, e.seq)
+  where e.type <> 'booking.created' or (b.xact_id, b.seq) = (e.xact_id, e.seq)
+)
+
+insert into minutely as m (bucket, destination, booking_type, currency, bookings, gross_revenue, min_value,
+                           max_value, cancellations, payments, paid_amount, paid_of_total, payment_failures,
+                           changed_in_batch)
+select bucket, destination, booking_type, currency,
+       count(*) filter (where type = 'booking.created'),
+       coalesce(sum(value), 0),
+       min(value),
+       max(value),
+       count(*) filter (where type = 'booking.cancelled'),
+       count(*) filter (where type = 'payment.captured'),
+       coalesce(sum(paid), 0),
+       coalesce(sum(of_total), 0),
+       count(*) filter (where type = 'payment.failed'),
+       %(batch_no)s
+from facts
+group by 1, 2, 3, 4
+on conflict (bucket, destination, booking_type, currency) do update
+set bookings = m.bookings + excluded.bookings,
+    gross_revenue = m.gross_revenue + excluded.gross_revenue,
+    min_value = least(m.min_value, excluded.min_value),
+    max_value = greatest(m.max_value, excluded.max_value),
+    cancellations = m.cancellations + excluded.cancellations,
+    payments = m.payments + excluded.payments,
+    paid_amount = m.paid_amount + excluded.paid_amount,
+    paid_of_total = m.paid_of_total + excluded.paid_of_total,
+    payment_failures = m.payment_failures + excluded.payment_failures,
+    changed_in_batch = excluded.changed_in_batch;
+
+-- name: count_searches
+insert into searches as s (bucket, destination, searches, changed_in_batch)
+select date_bin('1 minute', e.occurred_at, timestamptz '2000-01-01 00:00:00+00'), e.data->>'destination', count(*),
+       %(batch_no)s
+from pulse.events e
+where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+  and e.type = 'search.performed'
+group by 1, 2
+on conflict (bucket, destination) do update
+set searches = s.searches + excluded.searches,
+    changed_in_batch = excluded.changed_in_batch;
+
+-- name: record_values
+-- The batch's booking values, into their day's digest.
+insert into booking_values as v (day, destination, booking_type, currency, bookings, values)
+select (b.occurred_at at time zone 'UTC')::date, b.data->>'destination', b.data->>'booking_type', b.data->>'currency',
+       count(*), tdigest((b.data->>'total_amount')::float8, 100)
+from pulse.events b
+where (b.xact_id, b.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+  and (b.xact_id, b.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+  and b.type = 'booking.created'
+  and (select i.event_id from pulse.booking_ids i where i.booking_id = b.data->>'booking_id') = b.event_id
+group by 1, 2, 3, 4
+on conflict (day, destination, booking_type, currency) do update
+set bookings = v.bookings + excluded.bookings,
+    values = tdigest_union(v.values, excluded.values);
+
+-- name: hold_orphans
+-- Events of the batch whose booking is not created yet wait in held; a creation releases them.
+with orphans as (
+  insert into held (booking_id, seq, type, received_at)
+  select e.data->>'booking_id', e.seq, e.type, e.received_at
+  from pulse.events e
+  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+    and e.type in ('booking.modified', 'booking.cancelled', 'payment.captured', 'payment.failed')
+    and not exists (select 1 from bookings b where b.booking_id = e.data->>'booking_id')
+  on conflict do nothing
+)
+
+delete from held h
+where h.booking_id = any(array(
+  select e.data->>'booking_id'
+  from pulse.events e
+  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+    and e.type = 'booking.created'));
