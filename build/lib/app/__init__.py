@@ -1,1 +1,0 @@
-"""Booking Pulse: real-time booking analytics on PostgreSQL."""

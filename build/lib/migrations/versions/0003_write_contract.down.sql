@@ -1,2 +1,0 @@
--- Revision 0003 undone.
-drop function pulse.append_events(uuid[], text[], timestamptz[], jsonb[]);

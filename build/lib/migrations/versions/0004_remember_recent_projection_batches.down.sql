@@ -1,2 +1,0 @@
--- Revision 0004 undone.
-drop table pulse.projection_batches;

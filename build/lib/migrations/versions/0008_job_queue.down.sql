@@ -1,2 +1,0 @@
--- Revision 0008 undone.
-drop schema procrastinate cascade;
