@@ -229,7 +229,8 @@ def score_values(rule: Rule, rows: Iterable[dict[str, Any]]) -> list[Finding]:
     for row in rows:
         low, high = float(row["low"]), float(row["high"])
         too_low = float(row["min_value"]) < low / rule.threshold
-        too_high = float(row["max_value"]) > high * rule.threshold
+        # A usual range of zeros (free bookings) says nothing about how far above it a value is.
+        too_high = high > 0 and float(row["max_value"]) > high * rule.threshold
         if not (too_low or too_high):
             continue
         value = float(row["min_value"] if too_low else row["max_value"])

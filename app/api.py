@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 from urllib.parse import urlencode
 
+import anyio
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -24,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from app import ingest, operations
 from app.auth import Authenticator, parse_token, requires, set_ticket
 from app.ingest import BadBody
-from app.logs import RequestLog
+from app.logs import RequestLog, configure_logging
 from app.metrics import HOURLY_WINDOW, MAX_HOURLY_RANGE, TOPIC_PROJECTIONS, Filters, dimensions, read_topics
 from app.openapi import get_openapi
 from app.stream import Broadcaster, parse_time, stream, wait_until_passed
@@ -37,6 +38,8 @@ from projections import ALL_PROJECTIONS
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger("pulse.api")
+# Bodies above this size are parsed and validated in a worker thread.
+OFF_LOOP_BYTES = 64 * 1024
 # Seconds a client should wait before retrying while the database is away.
 RETRY_AFTER_SECONDS = 2
 # /v1/status counts events and lag exactly up to this, and estimates beyond: never a count of the whole log.
@@ -88,12 +91,16 @@ async def post_events(request: Request) -> Response:
     except BadBody as bad:
         return JSONResponse({"error": bad.message}, status_code=bad.status)
     try:
-        items = ingest.parse_body(body, content_type)
+        if len(body) > OFF_LOOP_BYTES:
+            # Parsing and validating megabytes takes CPU seconds: not on the loop every stream shares.
+            items = await anyio.to_thread.run_sync(ingest.parse_and_validate, body, content_type)
+        else:
+            items = ingest.parse_and_validate(body, content_type)
     except BadBody as bad:
         async with pool.connection() as conn:
             await ingest.quarantine(conn, [body], [[Reason(field="", message=bad.message)]], content_type)
+        operations.count_quarantined(1)
         return JSONResponse({"error": bad.message, "quarantined": True}, status_code=bad.status)
-    ingest.validate(items)
     async with pool.connection() as conn:
         last = await ingest.store(conn, items, content_type)
     operations.count_ingest(items)
@@ -211,7 +218,9 @@ async def get_metric(request: Request) -> Response:
     if unknown:
         return _error(400, f"unknown parameters {unknown}; /v1/metrics/{name} takes {sorted(allowed)}")
     params = request.query_params
-    filters = Filters(destination=params.get("destination") or None, booking_type=params.get("booking_type") or None)
+    filters, problems = Filters.from_query(params)
+    if problems:
+        return _error(400, "; ".join(problems))
     hourly_range = None
     try:
         if "from" in params or "to" in params:
@@ -263,6 +272,12 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
+async def database_refused_input(request: Request, error: Exception) -> Response:
+    """A value the database cannot take that validation let through: the client's to fix, never a 500."""
+    log.warning("%s %s: the database refused a value: %s", request.method, request.url.path, error)
+    return _error(400, "a parameter holds a value the database cannot take (a NUL character, say); nothing was stored")
+
+
 async def database_unavailable(request: Request, error: Exception) -> Response:
     """The database is restarting, unreachable, or every connection is busy: retry shortly."""
     log.warning("%s %s: database unavailable: %s", request.method, request.url.path, error)
@@ -283,7 +298,10 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
     on_fatal runs when a background task dies of an unexpected error; by
     default the process stops so that its supervisor restarts it.
     """
-    settings = settings or Settings.from_env()
+    if settings is None:
+        # A process of its own (pulse serve --workers N starts each with this factory): its own log setup too.
+        settings = Settings.from_env()
+        configure_logging(settings.log_format)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -304,7 +322,10 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
         )
         # The projections have their own connections: busy requests never starve them.
         projector_pool = make_pool(
-            settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 4, role=settings.role("projector")
+            settings.database_url,
+            max_size=2 * len(ALL_PROJECTIONS) + 4,
+            role=settings.role("projector"),
+            statement_timeout="10min",
         )
         pools = (pool, ingest_pool, projector_pool)
         for each in pools:
@@ -403,6 +424,7 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
         exception_handlers={
             psycopg.OperationalError: database_unavailable,
             psycopg.InterfaceError: database_unavailable,
+            psycopg.DataError: database_refused_input,
         },
         lifespan=lifespan,
     )

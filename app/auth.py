@@ -20,6 +20,7 @@ import secrets
 import struct
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -37,6 +38,9 @@ TICKET_COOKIE = "pulse_ticket"
 _TOKEN = re.compile(r"pulse_([0-9a-f]{32})_([A-Za-z0-9_-]{43})")
 # Checked tokens are trusted this long: a revocation takes effect within it.
 TRUST_SECONDS = 5.0
+MAX_TRUSTED = 10_000
+# The ticket-signing key is read again this often.
+KEY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,12 @@ class Authenticator:
     pool: AsyncConnectionPool[Any]
     settings: Settings
     ticket_key: bytes = b""
-    trusted: dict[uuid.UUID, tuple[float, tuple[str, ...] | None]] = field(default_factory=dict)
+    key_loaded_at: float = 0.0
+    # Answers about (token id, secret hash or None for a ticket), good for TRUST_SECONDS; bounded,
+    # since unknown tokens are remembered too (so that made-up ones do not each cost a query).
+    trusted: OrderedDict[tuple[uuid.UUID, bytes | None], tuple[float, tuple[str, ...] | None]] = field(
+        default_factory=OrderedDict
+    )
     buckets: dict[uuid.UUID, Bucket] = field(default_factory=dict)
 
     async def load_key(self) -> None:
@@ -92,11 +101,18 @@ class Authenticator:
             row = await (await conn.execute(query("ticket_key"))).fetchone()
         assert row is not None and row[0], "pulse.ticket_key is empty: run pulse migrate"
         self.ticket_key = bytes(row[0])
+        self.key_loaded_at = time.monotonic()
+
+    async def fresh_key(self) -> None:
+        """Re-reads the signing key now and then: replacing it ends every ticket within KEY_SECONDS."""
+        if time.monotonic() - self.key_loaded_at > KEY_SECONDS:
+            await self.load_key()
 
     async def token_scopes(self, token_id: uuid.UUID, secret_hash: bytes | None) -> tuple[str, ...] | None:
         now = time.monotonic()
-        known = self.trusted.get(token_id)
-        if known is not None and now - known[0] < TRUST_SECONDS and secret_hash is None:
+        key = (token_id, secret_hash)
+        known = self.trusted.get(key)
+        if known is not None and now - known[0] < TRUST_SECONDS:
             return known[1]
         async with self.pool.connection() as conn:
             if secret_hash is None:
@@ -106,8 +122,10 @@ class Authenticator:
                     await conn.execute(query("token_scopes"), {"token_id": token_id, "secret_hash": secret_hash})
                 ).fetchone()
         scopes = tuple(row[0]) if row and row[0] else None
-        if secret_hash is None or scopes is not None:
-            self.trusted[token_id] = (now, scopes)
+        self.trusted[key] = (now, scopes)
+        self.trusted.move_to_end(key)
+        while len(self.trusted) > MAX_TRUSTED:
+            self.trusted.popitem(last=False)
         return scopes
 
     def ticket(self, token_id: uuid.UUID) -> str:
@@ -170,6 +188,7 @@ async def identify(request: Request) -> Caller | Response:
         return Caller(parsed[0], scopes, by_ticket=False)
     cookie = request.cookies.get(TICKET_COOKIE)
     if cookie is not None:
+        await authenticator.fresh_key()
         token_id = authenticator.read_ticket(cookie)
         scopes = await authenticator.token_scopes(token_id, None) if token_id else None
         if token_id is None or scopes is None:

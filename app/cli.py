@@ -61,6 +61,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # Our handlers and format (PULSE_LOG_FORMAT) for uvicorn's lines too.
         "log_config": None,
         "timeout_graceful_shutdown": int(settings.shutdown_grace),
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
@@ -79,7 +80,12 @@ def cmd_work(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> None:
         # A rebuilding worker uses two connections at once.
-        pool = make_pool(settings.database_url, max_size=2 * len(ALL_PROJECTIONS) + 1, role=settings.role("projector"))
+        pool = make_pool(
+            settings.database_url,
+            max_size=2 * len(ALL_PROJECTIONS) + 1,
+            role=settings.role("projector"),
+            statement_timeout="10min",
+        )
         await pool.open(wait=True, timeout=30)
         runner = ProjectionRunner(pool, ALL_PROJECTIONS, settings)
         loop = asyncio.get_running_loop()

@@ -17,6 +17,8 @@ from core.log import LogPosition
 from core.sql import query
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+# Deeper events are refused: serializing them again (for storage and quarantine) would exhaust the stack.
+MAX_NESTING = 64
 JSON_TYPES = ("application/json",)
 
 
@@ -82,6 +84,8 @@ def parse_body(body: bytes, content_type: str | None) -> list[Item]:
             document = _loads(text)
         except (ValueError, RecursionError) as error:  # JSONDecodeError, huge integers, deep nesting
             raise BadBody(400, f"body is not valid JSON: {error}") from None
+        if nesting(document) > MAX_NESTING + 1:
+            raise BadBody(400, f"body nests deeper than {MAX_NESTING} levels within an event")
         events = document if isinstance(document, list) else [document]
         # Each element is re-serialized for quarantine; escapes keep odd text storable.
         items = [Item(raw=_dumps(event, ascii_only=True).encode(), parsed=event) for event in events]
@@ -92,11 +96,33 @@ def parse_body(body: bytes, content_type: str | None) -> list[Item]:
 
 def _ndjson_item(line_number: int, line: str) -> Item:
     try:
-        return Item(raw=line.encode(), parsed=_loads(line))
+        parsed = _loads(line)
     except (ValueError, RecursionError) as error:
         return Item(
             raw=line.encode(), reasons=[Reason(field="", message=f"line {line_number} is not valid JSON: {error}")]
         )
+    if nesting(parsed) > MAX_NESTING:
+        reason = Reason(field="", message=f"line {line_number} nests deeper than {MAX_NESTING} levels")
+        return Item(raw=line.encode(), reasons=[reason])
+    return Item(raw=line.encode(), parsed=parsed)
+
+
+def nesting(value: Any) -> int:
+    """How deeply objects and arrays nest in a decoded JSON value, counted without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_and_validate(body: bytes, content_type: str | None) -> list[Item]:
+    """parse_body, then validate: what POST /v1/events does before it stores anything."""
+    items = parse_body(body, content_type)
+    validate(items)
+    return items
 
 
 def validate(items: list[Item]) -> None:

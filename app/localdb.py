@@ -11,6 +11,7 @@ import hashlib
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -54,7 +55,15 @@ def _as_owner(command: list[str]) -> list[str]:
 
 
 def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    # From /, which the cluster's owner can always enter (not a checkout only root can read).
+    kwargs.setdefault("cwd", "/")
     return subprocess.run(_as_owner(command), text=True, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _owner_can_use(path: Path) -> bool:
@@ -149,6 +158,11 @@ class LocalCluster:
         if created:
             self.init()
         if not self.running():
+            if _port_taken(LOCAL_DB_PORT):
+                raise LocalDbError(
+                    f"another server already listens on 127.0.0.1:{LOCAL_DB_PORT} (the local database of another "
+                    "checkout?): stop it (pulse db stop there), or point PULSE_DATABASE_URL at a database"
+                )
             self._prepare_home()
             result = _run(
                 [

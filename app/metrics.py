@@ -6,7 +6,8 @@ the same topic and filters (docs/stream.md).
 """
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +34,7 @@ METRIC_TOPICS: tuple[str, ...] = tuple(TOPIC_PROJECTIONS)
 ALERTS_TOPIC = "alerts"
 ALL_TOPICS: tuple[str, ...] = (*METRIC_TOPICS, ALERTS_TOPIC)
 HOURLY_WINDOW = timedelta(hours=48)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_HOURLY_RANGE = timedelta(days=31)
 
 
@@ -44,6 +46,16 @@ def _queries() -> dict[str, Any]:
 class Filters:
     destination: str | None = None
     booking_type: str | None = None
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str]) -> tuple["Filters", list[str]]:
+        """The filters of a query string, and what is wrong with them (text the database cannot compare)."""
+        filters = cls(destination=params.get("destination") or None, booking_type=params.get("booking_type") or None)
+        problems = []
+        for name, value in filters.params().items():
+            if value is not None and (len(value) > 200 or "\x00" in value or _SURROGATE.search(value)):
+                problems.append(f"{name} must be text of at most 200 characters, without NUL or lone surrogates")
+        return filters, problems
 
     def params(self) -> dict[str, str | None]:
         return {"destination": self.destination, "booking_type": self.booking_type}

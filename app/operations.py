@@ -8,6 +8,7 @@ data-quality checks every PULSE_DQ_INTERVAL, and webhook delivery.
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -102,6 +103,7 @@ DB_GAUGES = DatabaseGauges()
 REGISTRY.register(DB_GAUGES)
 
 
+@requires("read")
 async def metrics(request: Request) -> Response:
     broadcaster = request.state.broadcaster
     STREAM_CLIENTS.set(len(broadcaster.subscribers))
@@ -116,25 +118,30 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-async def readyz(request: Request) -> Response:
-    """The database answers, migrations are at head, and no projection is failing."""
+@functools.cache
+def code_head() -> str | None:
+    """The newest revision this code knows, read once (alembic loads every revision module to tell)."""
     from alembic.script import ScriptDirectory
 
     from core.migrate import alembic_config
 
+    head: str | None = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_current_head()
+    return head
+
+
+async def readyz(request: Request) -> Response:
+    """The database answers, migrations are at head, and no projection is failing."""
     problems = []
     try:
         async with request.state.projector_pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            version = await (await cur.execute("select version_num from alembic_version")).fetchone()
-            failing = await (
-                await cur.execute(
-                    "select projection from pulse.projection_checkpoints where last_error is not null order by 1"
-                )
-            ).fetchall()
+            queries = named_queries("operations.sql")
+            version = await (await cur.execute(queries["applied_revision"])).fetchone()
+            failing = await (await cur.execute(queries["failing_projections"])).fetchall()
     except psycopg.Error as error:
-        return JSONResponse({"ready": False, "problems": [f"database: {error}"]}, status_code=503)
-    head = ScriptDirectory.from_config(alembic_config(request.state.settings.database_url)).get_current_head()
+        log.warning("readyz: the database does not answer: %s", error)
+        return JSONResponse({"ready": False, "problems": ["the database does not answer"]}, status_code=503)
+    head = code_head()
     if version is None or version["version_num"] != head:
         problems.append(f"migrations at {version and version['version_num']}, head is {head}: run pulse migrate")
     problems += [f"projection {row['projection']} is failing" for row in failing]
@@ -232,8 +239,9 @@ async def _every(seconds: float, stop: asyncio.Event, work: Any, name: str) -> N
             return
         try:
             await work()
-        except psycopg.Error as error:
-            log.warning("%s failed (next run retries): %s", name, error)
+        except Exception:
+            # One bad run must not take the API down with it: the next run tries again.
+            log.exception("%s failed (next run retries)", name)
 
 
 def background_tasks(
@@ -251,14 +259,17 @@ def background_tasks(
 
         tasks.append(_every(settings.detector_interval, stop, run_detector, "detector"))
     if settings.dq_interval:
-        last_reconciled = [0.0]
 
         async def run_dq() -> None:
-            reconcile = time.monotonic() - last_reconciled[0] >= 3600
-            async with pool.connection() as conn:
-                await dq.run_checks(conn, reconcile=reconcile)
-            if reconcile:
-                last_reconciled[0] = time.monotonic()
+            # Once per interval whatever the number of server processes; the recompute once an hour.
+            async with pool.connection() as conn, conn.transaction():
+                cur = conn.cursor(row_factory=dict_row)
+                due = await (
+                    await cur.execute(named_queries("dq.sql")["dq_due"], {"seconds": settings.dq_interval * 0.9})
+                ).fetchone()
+                if due is None or not (due["mine"] and due["due"]):
+                    return
+                await dq.run_checks(conn, reconcile=due["reconcile"])
 
         tasks.append(_every(settings.dq_interval, stop, run_dq, "data-quality checks"))
     if settings.alert_webhooks:

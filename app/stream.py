@@ -11,10 +11,11 @@ clients never wait for it.
 import asyncio
 import json
 import logging
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -43,6 +44,9 @@ from projections import BOOKINGS
 log = logging.getLogger("pulse.stream")
 
 RECONNECT_MILLISECONDS = 2000
+# The times a snapshot may ask about: events are never older, and nothing lies far ahead.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 STREAM_PARAMETERS = ("topics", "destination", "booking_type")
 # Alert changes a client may have waiting; past that its stream closes, and it resumes with Last-Event-ID.
 ALERT_BACKLOG = 1000
@@ -121,6 +125,13 @@ class Subscriber:
         return messages
 
 
+def _fresh(message: TopicMessage) -> TopicMessage:
+    """The message as a first message: no restated hours."""
+    if not message.data.get("restated"):
+        return message
+    return replace(message, data={**message.data, "restated": []})
+
+
 def _merge_restated(previous: TopicMessage, message: TopicMessage) -> TopicMessage:
     earlier = set(previous.data.get("restated", ()))
     if earlier <= set(message.data.get("restated", ())):
@@ -167,11 +178,12 @@ class Broadcaster:
         With the alerts topic, the alerts come first: the changes after resume_alerts_after in order, or,
         for a fresh client, each unresolved alert (and those resolved in the last day) as it is now.
         """
-        if len(self.subscribers) >= self.settings.stream_max_clients:
-            raise TooManyClients
         subscriber = Subscriber(topics, filters, position=resume_from or LogPosition(0, 0))
         metric_topics = [topic for topic in METRIC_TOPICS if topic in topics]
         async with self.lock:
+            # Counted under the lock, where clients are added: the limit holds under a burst of connects.
+            if len(self.subscribers) >= self.settings.stream_max_clients:
+                raise TooManyClients
             state = self.states.get(filters)
             if resume_from is not None or state is None or any(t not in state.messages for t in metric_topics):
                 async with self.pool.connection() as conn:
@@ -186,7 +198,8 @@ class Broadcaster:
                 if resume_from is None:
                     self._remember(state, checkpoints, messages)
             else:
-                messages = {topic: state.messages[topic] for topic in metric_topics}
+                # What others were sent last; a new client has nothing to be told was restated.
+                messages = {topic: _fresh(state.messages[topic]) for topic in metric_topics}
             for message in messages.values():
                 subscriber.offer(message)
             if subscriber.wants_alerts:
@@ -331,9 +344,11 @@ def _sse(message: TopicMessage, first: bool, event_id: str) -> ServerSentEvent:
 
 
 def alert_seq_of(last_event_id: str) -> int | None:
-    """The ;a<seq> part of a Last-Event-ID: the last alert change the client had."""
+    """The ;a<seq> part of a Last-Event-ID: the last alert change the client had; ValueError when malformed."""
     for part in last_event_id.split(";")[1:]:
-        if part.startswith("a") and part[1:].isdigit():
+        if part.startswith("a"):
+            if not re.fullmatch(r"[0-9]{1,18}", part[1:]):
+                raise ValueError(f"the alert part looks like a123, not {part[:30]!r}")
             return int(part[1:])
     return None
 
@@ -352,18 +367,14 @@ def parse_stream_request(request: Request) -> tuple[frozenset[str], Filters, Log
     wrong = [topic for topic in asked if topic not in ALL_TOPICS]
     if wrong or not asked:
         problems.append(f"unknown topics {wrong}; the topics are {list(ALL_TOPICS)}")
-    filters = Filters(
-        destination=request.query_params.get("destination") or None,
-        booking_type=request.query_params.get("booking_type") or None,
-    )
-    for name, value in filters.params().items():
-        if value is not None and len(value) > 200:
-            problems.append(f"{name} is longer than 200 characters")
+    filters, wrong_filters = Filters.from_query(request.query_params)
+    problems += wrong_filters
     resume_from = None
     last_event_id = request.headers.get("last-event-id")
     if last_event_id:
         try:
             resume_from = LogPosition.parse(last_event_id.split(";")[0])
+            alert_seq_of(last_event_id)
         except ValueError as error:
             problems.append(f"Last-Event-ID: {error}")
     if problems:
@@ -379,6 +390,9 @@ async def stream(request: Request) -> Response:
         topics, filters, resume_from = parse_stream_request(request)
     except BadStreamRequest as bad:
         return JSONResponse({"error": str(bad)}, status_code=400)
+    if request.method == "HEAD":
+        # No body will be read: subscribing would leave a client behind that never leaves.
+        return Response(media_type="text/event-stream", headers={"Cache-Control": "no-store"})
     last_event_id = request.headers.get("last-event-id") or ""
     try:
         subscriber = await broadcaster.subscribe(topics, filters, resume_from, alert_seq_of(last_event_id))
@@ -452,4 +466,6 @@ def parse_time(text: str, name: str) -> datetime:
         raise ValueError(f"{name} must be an RFC 3339 time such as 2026-11-26T09:00:00Z") from None
     if moment.tzinfo is None:
         raise ValueError(f"{name} needs a UTC offset")
+    if not EARLIEST_TIME <= moment <= LATEST_TIME:
+        raise ValueError(f"{name} must lie between 2000 and 2100")
     return moment

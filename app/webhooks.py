@@ -169,7 +169,8 @@ async def run(pool: AsyncConnectionPool[Any], settings: Settings, wake: asyncio.
             while not stop.is_set():
                 try:
                     await dispatch(pool, app, settings)
-                except psycopg.Error as error:
+                except (psycopg.Error, procrastinate.exceptions.ConnectorException) as error:
+                    # The database away (the queue's connector wraps psycopg's errors): the next wake-up retries.
                     log.warning("queuing alert webhooks failed (next wake-up retries): %s", error)
                 if worker.done():
                     worker.result()  # a dead worker is the lifespan's to report

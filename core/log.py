@@ -1,9 +1,12 @@
 """Places in the event log: the log position, and a projection's checkpoint."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
+
+_POSITION = re.compile(r"([0-9]{1,20})/([0-9]{1,19})")
 
 
 class LogPosition(NamedTuple):
@@ -17,10 +20,10 @@ class LogPosition(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> "LogPosition":
-        xact_id, _, seq = text.partition("/")
-        if not (xact_id.isdigit() and seq.isdigit()):
-            raise ValueError(f"a log position looks like 1234/5678, not {text!r}")
-        return cls(int(xact_id), int(seq))
+        match = _POSITION.fullmatch(text)
+        if match is None or int(match[1]) >= 2**64 or int(match[2]) >= 2**63:
+            raise ValueError(f"a log position looks like 1234/5678, not {text[:40]!r}")
+        return cls(int(match[1]), int(match[2]))
 
 
 @dataclass(frozen=True)

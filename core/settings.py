@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     ticket_seconds: Annotated[float, Field(ge=60, le=7 * 86400)] = 8 * 3600
     # Requests per second per token on average (twice that at once), per server process.
     rate_limit_per_second: Annotated[float, Field(gt=0)] = 50.0
+    # Proxies (comma-separated addresses, or *) whose X-Forwarded-Proto/For are believed: behind a TLS
+    # proxy on another host, name it, so that the ticket cookie is marked Secure.
+    forwarded_allow_ips: str = "127.0.0.1"
     # The database roles are <prefix>_owner, _ingest, _projector, _analyst and _dashboard.
     role_prefix: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,40}$")] = "pulse"
     # The built dashboard (npm run build in web/), served at /.

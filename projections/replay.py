@@ -42,6 +42,10 @@ class ReplayRefused(Exception):
     """The replay cannot run now, or would lose data."""
 
 
+class ReplayBusy(ReplayRefused):
+    """Another replay of the same projection is running (in another server process, say)."""
+
+
 @dataclass(frozen=True)
 class ReplayResult:
     events: int
@@ -57,7 +61,7 @@ async def replay(
         row = await (await locks.execute(query("take_replay_locks"), {"projection": projection.name})).fetchone()
         assert row is not None
         if not row[0]:
-            raise ReplayRefused(f"a replay of {projection.name} is already running")
+            raise ReplayBusy(f"a replay of {projection.name} is already running")
         if not row[1]:
             raise ReplayRefused("pulse retention is running: replay once it is done")
         resumed = await _start(pool, projection)

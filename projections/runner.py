@@ -16,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.settings import Settings
 from projections.projection import Projection
-from projections.replay import ReplayRefused, replay
+from projections.replay import ReplayBusy, ReplayRefused, replay
 from projections.worker import ProjectionWorker, WorkerExit
 
 log = logging.getLogger("pulse.projections")
@@ -51,6 +51,10 @@ class ProjectionRunner:
         log.info("projection=%s version %d: rebuilding from the log", projection.name, projection.version)
         try:
             await replay(self.pool, projection, self.settings, self.stop_event)
+        except ReplayBusy:
+            # Another process rebuilds it: nothing is wrong, this one waits for the swap.
+            log.info("projection=%s is being rebuilt by another process", projection.name)
+            return False
         except (ReplayRefused, psycopg.Error) as refused:
             log.error("projection=%s cannot rebuild: %s", projection.name, refused)
             await worker.record_error(refused, single_event=False)

@@ -120,3 +120,13 @@ select run_at, "check", status, observed, threshold, details
 from analytics.dq_results
 where run_at = (select max(run_at) from analytics.dq_results)
 order by "check";
+
+-- name: dq_due
+-- Whether the scheduled checks are due, across every server process: none ran in
+-- the last %(seconds)s seconds; and the reconciliation, none in the last hour.
+-- Taking the lock keeps two processes from running them at once.
+select pg_try_advisory_xact_lock(hashtext('pulse.dq')) as mine,
+       coalesce(max(run_at), '-infinity') < now() - make_interval(secs => %(seconds)s) as due,
+       coalesce(max(run_at) filter (where "check" = 'reconciliation'), '-infinity') < now() - interval '1 hour'
+         as reconcile
+from analytics.dq_results;

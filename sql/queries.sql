@@ -128,7 +128,11 @@ select case when c.events < %(cap)s then c.events
             else greatest(c.events, (select reltuples::bigint from pg_class where oid = 'pulse.events'::regclass))
        end as events,
        c.events >= %(cap)s as events_estimated,
-       (select count(*) from pulse.quarantine) as quarantined,
+       -- Likewise exact up to the cap, then the planner's estimate: never a count of a large table.
+       (select case when q.n < %(cap)s then q.n
+                    else greatest(q.n, (select reltuples::bigint from pg_class where oid = 'pulse.quarantine'::regclass))
+               end
+        from (select count(*) as n from (select 1 from pulse.quarantine limit %(cap)s) as l) as q) as quarantined,
        exists (select 1 from pg_extension where extname = 'timescaledb') as timescaledb
 from counted c;
 

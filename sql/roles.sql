@@ -33,14 +33,34 @@ begin
 
   -- Nothing is callable by everyone.
   revoke execute on all functions in schema pulse, analytics from public;
+  -- Start from nothing, so that running this again converges on what it grants below (an
+  -- owner keeps its own rights: revoking them from itself would take them away).
+  for found in
+    select format('%s %s', case when c.relkind = 'S' then 'sequence' else 'table' end, c.oid::regclass) as object,
+           c.relowner
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where (n.nspname in ('pulse', 'analytics') or n.nspname like 'pulse\_%') and c.relkind in ('r', 'p', 'v', 'm', 'S')
+    union all
+    select format('function %s', p.oid::regprocedure), p.proowner
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname in ('pulse', 'analytics')
+  loop
+    foreach role_name in array array[ingest, projector, analyst, dashboard] loop
+      if found.relowner <> role_name::regrole then
+        execute format('revoke all on %s from %I', found.object, role_name);
+      end if;
+    end loop;
+  end loop;
 
-  -- ingest: the write contract, the quarantine, and checking tokens. Not even reading events.
+  -- ingest: the write contract and the quarantine. Not even reading events.
   execute format('grant usage on schema pulse to %I, %I, %I', ingest, projector, dashboard);
   execute format('grant execute on function pulse.append_events(uuid[], text[], timestamptz[], jsonb[]) to %I', ingest);
   execute format('grant insert on pulse.quarantine to %I', ingest);
+  -- Tokens are checked, and tickets signed, by the server's dashboard connections only:
+  -- whoever holds the signing key can mint tickets.
   execute format(
     'grant execute on function pulse.token_scopes(uuid, bytea), pulse.token_still_valid(uuid), '
-    'pulse.ticket_key_value() to %I, %I, %I', ingest, projector, dashboard);
+    'pulse.ticket_key_value() to %I', dashboard);
 
   -- projector: reads the log, keeps checkpoints, owns what it rebuilds (the
   -- projections' schemas and every view), and rebuilds through two functions
@@ -60,6 +80,12 @@ begin
   execute format('grant select on analytics.settings, analytics.fx_rates to %I', dashboard);
   -- The business settings: the server stores PULSE_TIMEZONE and PULSE_REPORTING_CURRENCY at start.
   execute format('grant update on analytics.settings to %I', projector);
+  -- Functions that run as their owner and read or write what the projector owns run as the projector:
+  -- security definer code must never touch objects a less trusted role controls.
+  execute format('grant truncate, insert on pulse.calendar to %I', projector);
+  execute format('alter function pulse.apply_settings() owner to %I', projector);
+  execute format('alter function analytics.bookings_series(timestamptz, timestamptz, text, text, text, text) owner to %I',
+                 projector);
   for found in select nspname from pg_namespace where nspname like 'pulse\_%' loop
     execute format('alter schema %I owner to %I', found.nspname, projector);
     execute format('grant usage on schema %I to %I', found.nspname, dashboard);

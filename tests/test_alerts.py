@@ -168,3 +168,22 @@ def test_the_noise_model_is_calibrated_for_poisson_counts() -> None:
     assert count_z(0, 12, 0.0) < -5
     assert abs(count_z(12, 12, 0.0)) < 0.2
     assert count_z(30, 12, 0.0) > 3.5
+
+
+def test_a_usual_range_of_free_bookings_is_no_reason_to_divide_by_zero() -> None:
+    from app.alerts import Rule, score_values
+
+    rule = Rule(
+        "booking_value", "booking_value_outlier", "booking_value", "both", None, (), 5.0, 20.0, 0.0, 0.0, "warning", 60
+    )
+    row = {
+        "low": 0,
+        "high": 0,
+        "min_value": 0,
+        "max_value": 120,
+        "median": 0,
+        "currency": "EUR",
+        "destination": "Lisbon",
+        "booking_type": "flight",
+    }
+    assert score_values(rule, [row]) == []

@@ -379,3 +379,22 @@ def test_ndjson_lines_end_only_at_newline(client: TestClient, db: psycopg.Connec
 @pytest.mark.parametrize("body", [b"[" * 100000, b"[" + b"9" * 5000 + b"]"])
 def test_pathological_json_is_a_400(body: bytes, client: TestClient) -> None:
     assert post(client, body).status_code == 400
+
+
+def test_events_nested_too_deeply_are_refused_with_a_reason_and_quarantined(
+    client: TestClient, db: psycopg.Connection[Any]
+) -> None:
+    deep: Any = "bottom"
+    for _ in range(ingest.MAX_NESTING + 5):
+        deep = {"d": deep}
+    event = booking()
+    event["data"]["extra"] = deep
+    lines = json.dumps(event) + "\n" + json.dumps(booking())
+    response = client.post("/v1/events", content=lines.encode(), headers={"Content-Type": "application/x-ndjson"})
+    assert response.status_code == 207
+    assert "nests deeper" in response.json()["results"][0]["errors"][0]["message"]
+    as_array = client.post(
+        "/v1/events", content=json.dumps([event]).encode(), headers={"Content-Type": "application/json"}
+    )
+    assert as_array.status_code == 400 and as_array.json()["quarantined"] is True
+    assert len(quarantined(db)) == 2 and len(stored_ids(db)) == 1

@@ -120,3 +120,20 @@ def test_application_roles_cannot_run_away_or_idle_in_a_transaction(db: psycopg.
         assert "idle_in_transaction_session_timeout=60s" in config, role
     owner_is_projector = db.execute("select pg_has_role('pulse_owner', 'pulse_projector', 'member')").fetchone()
     assert owner_is_projector == (True,)
+
+
+def test_objects_the_projector_creates_never_run_inside_functions_with_more_rights(database_url: str) -> None:
+    """The projector may create objects in schema pulse; security definer functions must not pick them up."""
+    with as_role(database_url, "pulse_projector") as projector:
+        projector.execute(
+            "create function pulse.cardinality(uuid[]) returns integer language plpgsql as "
+            "$$ begin raise exception 'hijacked'; end $$"
+        )
+        projector.execute(
+            "create function pulse.jsonb_typeof(jsonb) returns text language plpgsql as "
+            "$$ begin raise exception 'hijacked'; end $$"
+        )
+    test_ingest_may_only_append_and_quarantine(database_url)
+    with as_role(database_url, "pulse_ingest") as ingest:
+        assert refused(ingest, "select pulse.ticket_key_value()"), "only the dashboard role may read the ticket key"
+        assert refused(ingest, "select pulse.token_scopes(gen_random_uuid(), '')")

@@ -238,3 +238,27 @@ def test_several_server_processes_each_listen_once_and_serve_their_own_clients(d
         finally:
             for stream in streams:
                 stream.__exit__(None, None, None)
+
+
+def test_odd_requests_get_400s_and_head_requests_leave_nothing_behind(database_url: str) -> None:
+    with running_server(database_url, PULSE_STREAM_MAX_CLIENTS="2") as base:
+        for _ in range(5):
+            assert httpx2.head(base + "/v1/stream", timeout=5).status_code == 200
+        assert httpx2.get(base + "/v1/status", timeout=5).json()["stream"]["clients"] == 0
+        with open_stream(base, topics="kpis") as messages:
+            assert next(messages).event == "kpis"
+        odd: tuple[tuple[dict[str, Any], dict[str, str]], ...] = (
+            ({"Last-Event-ID": "1/1;a\u00b2".encode()}, {}),
+            ({"Last-Event-ID": "1/" + "9" * 30}, {}),
+            ({}, {"destination": "Lis\x00bon"}),
+        )
+        for headers, params in odd:
+            answer = httpx2.get(base + "/v1/stream", headers=headers, params=params, timeout=5)
+            assert answer.status_code == 400, (headers, params, answer.text)
+        for params in (
+            {"destination": "\x00"},
+            {"from": "0001-01-01T00:00:00+01:00"},
+            {"to": "9999-12-31T23:00:00-05:00"},
+        ):
+            answer = httpx2.get(base + "/v1/metrics/hourly", params=params, timeout=5)
+            assert answer.status_code == 400, (params, answer.text)

@@ -20,7 +20,7 @@ returns table (
 language plpgsql stable security definer
 -- Runs as its owner, so analysts need no access to schema pulse; the fixed
 -- search_path keeps callers from substituting objects.
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if granularity not in ('hour', 'day') then

@@ -26,7 +26,8 @@ returns table (
 language plpgsql
 -- Runs as its owner: writers need the right to call it, and no right on the tables.
 security definer
-set search_path = pg_catalog, pulse
+-- Only pg_catalog is searched (and pg_temp last): objects others can create never stand in for built-ins.
+set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 begin

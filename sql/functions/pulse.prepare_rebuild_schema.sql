@@ -3,7 +3,7 @@
 create or replace function pulse.prepare_rebuild_schema(live_schema text)
 returns void
 language plpgsql security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   rebuild_schema text := live_schema || '_rebuild';

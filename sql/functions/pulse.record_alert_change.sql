@@ -8,7 +8,8 @@ returns trigger
 language plpgsql
 -- As its owner: whoever may change an alert (an analyst acknowledging it) needs no right on the change log.
 security definer
-set search_path = pg_catalog, pulse
+-- Only pg_catalog is searched (and pg_temp last): objects others can create never stand in for built-ins.
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   change text;

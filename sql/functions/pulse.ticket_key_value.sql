@@ -2,7 +2,7 @@
 create or replace function pulse.ticket_key_value()
 returns bytea
 language sql stable security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
   select key from pulse.ticket_key
 $$;

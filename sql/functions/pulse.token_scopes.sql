@@ -4,7 +4,7 @@
 create or replace function pulse.token_scopes(token_id uuid, secret_hash bytea)
 returns text[]
 language sql stable security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
   select t.scopes
   from pulse.api_tokens t

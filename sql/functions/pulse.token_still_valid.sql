@@ -2,7 +2,7 @@
 create or replace function pulse.token_still_valid(token_id uuid)
 returns text[]
 language sql stable security definer
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
   select t.scopes from pulse.api_tokens t where t.token_id = token_still_valid.token_id and t.revoked_at is null
 $$;

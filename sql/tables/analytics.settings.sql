@@ -21,9 +21,11 @@ create table pulse.calendar (
 create index calendar_day on pulse.calendar (day);
 comment on table pulse.calendar is 'UTC hours from 2000 to 2040 and their day in analytics.settings.timezone; rebuilt when the time zone changes.';
 
--- Runs as its owner: whoever stores the settings needs no rights on the calendar or the rollups.
+-- Runs as its owner, the projector (sql/roles.sql): whoever stores the settings needs no
+-- rights on the calendar or the rollups, and nothing runs with more rights than the
+-- projector, which owns those rollups.
 create function pulse.apply_settings() returns trigger
-language plpgsql security definer set search_path = pulse, public as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
   bookings_schema text;
 begin
@@ -52,7 +54,7 @@ begin
           'insert into %1$I.daily '
           'select c.day, h.destination, h.booking_type, h.channel, h.currency, '
           '       sum(h.bookings), sum(h.gross_revenue), sum(h.modifications), sum(h.modification_delta), '
-          '       sum(h.cancellations), sum(h.refunds), hll_union_agg(h.customers), tdigest(h.booking_values) '
+          '       sum(h.cancellations), sum(h.refunds), public.hll_union_agg(h.customers), public.tdigest(h.booking_values) '
           'from %1$I.hourly h join pulse.calendar c using (bucket) '
           'group by 1, 2, 3, 4, 5', bookings_schema);
       end if;

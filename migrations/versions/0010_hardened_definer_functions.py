@@ -1,0 +1,24 @@
+"""Hardened security definer functions.
+
+They search only pg_catalog; the projector owns those that touch its objects; only the
+dashboard role checks tokens.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-26 11:02:16.496209
+"""
+
+from migrations.apply import apply_frozen
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    apply_frozen(__file__, "upgrade")
+
+
+def downgrade() -> None:
+    apply_frozen(__file__, "downgrade")
