@@ -4,8 +4,10 @@
 -- name: append_events
 -- Appends events through the write contract, pulse.append_events: their log
 -- positions, or the event that already holds a booking_id they would create.
+-- Binary parameters; data as JSON text, parsed into jsonb by PostgreSQL.
 select event_id, xact_id, seq, booking_taken, taken_by
-from pulse.append_events(%(event_ids)s::uuid[], %(types)s::text[], %(occurred_ats)s::timestamptz[], %(datas)s::jsonb[]);
+from pulse.append_events(%(event_ids)b::uuid[], %(types)b::text[], %(occurred_ats)b::timestamptz[],
+                         %(datas)b::text[]::jsonb[]);
 
 -- name: quarantine
 -- Keeps rejected input with its reasons.

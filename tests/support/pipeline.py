@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from app import ingest
 from core.db import make_pool
@@ -38,7 +37,7 @@ def append_in(conn: psycopg.Connection[Any], event: dict[str, Any]) -> LogPositi
             "event_ids": [event["event_id"]],
             "types": [event["type"]],
             "occurred_ats": [event["occurred_at"]],
-            "datas": [Jsonb(event["data"])],
+            "datas": [json.dumps(event["data"])],
         },
     ).fetchone()
     assert row is not None and not row[3], f"not stored: {row}"
