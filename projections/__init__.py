@@ -17,6 +17,7 @@ BOOKINGS = Projection(
     name="bookings",
     version=1,
     event_types=("booking.created", "booking.modified", "booking.cancelled", "payment.captured"),
+    reads_batch_table=True,
 )
 # conversion: searches, checkouts and bookings per hour and destination.
 CONVERSION = Projection(
@@ -43,6 +44,7 @@ SIGNALS = Projection(
         "payment.failed",
         "search.performed",
     ),
+    reads_batch_table=True,
 )
 
 ALL_PROJECTIONS: tuple[Projection, ...] = (BOOKINGS, CONVERSION, CUSTOMERS, SIGNALS)

@@ -1,7 +1,14 @@
 -- The bookings projection's statements, run in this order in each batch's
--- transaction with search_path set to the projection's schema. Each receives
--- the batch bounds: events after (start_xact_id, start_seq) up to and
--- including (end_xact_id, end_seq), and batch_no to stamp the rows it changes.
+-- transaction with search_path set to the projection's schema. They read the
+-- batch's events from pulse_batch (the projection reads_batch_table: the
+-- worker copies them there from pulse.events once), and receive batch_no to
+-- stamp the rows they change.
+
+-- name: sort_to_aggregate
+-- Grouping a batch with hll and tdigest states per group: hashed, each group's
+-- tdigest buffer made the aggregation spill (60-280 ms a batch); sorted, 10-15
+-- ms. The estimates of a batch decide it badly, so these statements sort.
+set local enable_hashagg = off;
 
 -- name: record_booking_events
 -- Keeps the batch's booking and payment events in the bookings' histories.
@@ -17,13 +24,9 @@ select e.data->>'booking_id',
           else e.data->>'total_amount'
         end)::numeric,
        case when e.type <> 'booking.cancelled' then e.data->>'currency' end
-from pulse.events e
-where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type = any(%(event_types)s::text[])
-  -- The creation that holds the booking_id; a second one stored before 0002 does not count.
-  and (e.type <> 'booking.created'
-       or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id);
+from pulse_batch e
+-- The creation that holds the booking_id; a second one stored before 0002 does not count.
+where e.type <> 'booking.created' or e.holds_booking;
 
 -- name: create_bookings
 -- Creates the batch's bookings, with the payments already captured for them,
@@ -31,13 +34,9 @@ where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
 -- values. A booking counts in the hour it was created, whenever it arrives.
 with new_bookings as (
   select e.data, e.occurred_at
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type = 'booking.created'
-    -- The creation that holds the booking_id; a second one stored before 0002 does not count.
-    -- A scalar subquery, so that each is one primary-key lookup whatever the table's size.
-    and (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id
+  from pulse_batch e
+  -- The creation that holds the booking_id; a second one stored before 0002 does not count.
+  where e.type = 'booking.created' and e.holds_booking
 ),
 
 payments as (
@@ -76,10 +75,11 @@ created as (
 daily_added as (
   insert into daily as d (day, destination, booking_type, channel, currency,
                           bookings, gross_revenue, customers, booking_values)
-  select c.day, b.destination, b.booking_type, b.channel, b.created_currency,
+  -- The business day computed from the time itself: one expression per row, not a pulse.calendar probe.
+  select (b.created_at at time zone s.timezone)::date, b.destination, b.booking_type, b.channel, b.created_currency,
          count(*), sum(b.created_total), hll_add_agg(hll_hash_text(b.customer_id)), tdigest(b.created_total::float8, 100)
   from created b
-  join pulse.calendar c on c.bucket = date_bin('1 hour', b.created_at, timestamptz '2000-01-01 00:00:00+00')
+  cross join analytics.settings s
   group by 1, 2, 3, 4, 5
   on conflict (day, destination, booking_type, channel, currency) do update
   set bookings = d.bookings + excluded.bookings,
@@ -117,10 +117,7 @@ set bookings = h.bookings + excluded.bookings,
 -- booking_events and count from the batch that brings the booking.
 with batch as (
   select e.type, e.data->>'booking_id' as booking_id
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type = any(%(event_types)s::text[])
+  from pulse_batch e
 ),
 
 touched as (
@@ -270,11 +267,13 @@ difference as (
 daily_changed as (
   insert into daily as r (day, destination, booking_type, channel, currency,
                           modifications, modification_delta, cancellations, refunds)
-  select c.day, b.destination, b.booking_type, b.channel, d.currency,
+  select (d.bucket at time zone s.timezone)::date, b.destination, b.booking_type, b.channel, d.currency,
          sum(d.modifications), sum(d.modification_delta), sum(d.cancellations), sum(d.refunds)
   from difference d
-  join bookings b using (booking_id)
-  join pulse.calendar c using (bucket)
+  -- touched holds every booking_id of difference: the array makes this an index lookup of those
+  -- bookings, not a hash join over a scan of all bookings in every batch.
+  join bookings b on b.booking_id = d.booking_id and b.booking_id = any(array(select booking_id from touched))
+  cross join analytics.settings s
   group by 1, 2, 3, 4, 5
   having sum(d.modifications) <> 0 or sum(d.modification_delta) <> 0
       or sum(d.cancellations) <> 0 or sum(d.refunds) <> 0
@@ -291,7 +290,7 @@ select d.bucket, b.destination, b.booking_type, b.channel, d.currency,
        sum(d.modifications), sum(d.modification_delta), sum(d.cancellations), sum(d.refunds),
        %(batch_no)s
 from difference d
-join bookings b using (booking_id)
+join bookings b on b.booking_id = d.booking_id and b.booking_id = any(array(select booking_id from touched))
 group by 1, 2, 3, 4, 5
 having sum(d.modifications) <> 0 or sum(d.modification_delta) <> 0
     or sum(d.cancellations) <> 0 or sum(d.refunds) <> 0
@@ -309,10 +308,7 @@ set modifications = h.modifications + excluded.modifications,
 with batch as (
   select e.type, e.data->>'booking_id' as booking_id, e.occurred_at, e.data->>'currency' as currency,
          case when e.type = 'payment.captured' then (e.data->>'amount')::numeric end as amount
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type = any(%(event_types)s::text[])
+  from pulse_batch e
 ),
 
 per_currency as (

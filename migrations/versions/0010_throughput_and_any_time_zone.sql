@@ -99,6 +99,41 @@ $$;
 
 comment on function pulse.append_events(uuid[], text[], timestamptz[], jsonb[]) is 'The write contract: appends events once each (event_id) and creates each booking once (booking_id); returns their log positions. Every writer calls it.';
 
+-- functions/pulse.next_batch_end.sql
+-- The last position of a projection's next batch, and its size: at most
+-- batch_size events after the position (after_xact_id, after_seq), all below
+-- the horizon. Sorting is off for this function alone: the planner then reads
+-- the position index of every chunk in order, merged, and stops after
+-- batch_size positions, instead of sorting every position above the checkpoint
+-- (the rest of the log) in each batch. max() rather than an ordered array_agg:
+-- no sort of the batch either.
+-- Parameters by position, so that the body can be explained as a prepared
+-- statement: $1 after_xact_id, $2 after_seq, $3 horizon, $4 batch_size.
+create or replace function pulse.next_batch_end(after_xact_id xid8, after_seq bigint, horizon xid8, batch_size integer)
+returns table (events bigint, end_xact_id bigint, end_seq bigint)
+language sql stable
+set enable_sort = off
+as $$
+with batch as materialized (
+  select e.xact_id, e.seq
+  from pulse.events e
+  where (e.xact_id, e.seq) > ($1, $2)
+    and e.xact_id < $3
+  order by e.xact_id, e.seq
+  limit $4
+),
+
+last_xact as (
+  select max(b.xact_id) as xact_id, count(*) as events from batch b
+)
+
+select l.events,
+       l.xact_id::text::bigint,
+       (select max(b.seq) from batch b where b.xact_id = l.xact_id)
+from last_xact l
+$$;
+comment on function pulse.next_batch_end(xid8, bigint, xid8, integer) is 'The size and last position of a projection''s next batch after a position, below the horizon.';
+
 -- roles.sql
 -- The application's database roles and what each may do (docs/operations.md).
 -- Their names are <prefix>_owner, _ingest, _projector, _analyst and _dashboard,
@@ -154,6 +189,7 @@ begin
     'grant select, insert, update, delete on pulse.projection_checkpoints, pulse.projection_batches to %I', projector);
   execute format('grant execute on function pulse.prepare_rebuild_schema(text), pulse.swap_rebuild_schema(text) to %I',
                  projector);
+  execute format('grant execute on function pulse.next_batch_end(xid8, bigint, xid8, integer) to %I', projector);
   -- A swap drops the views over the old tables with them; the projector re-creates them.
   execute format('grant create on schema analytics, pulse to %I', projector);
   execute format('grant usage on schema analytics to %I, %I, %I', projector, analyst, dashboard);

@@ -1,4 +1,5 @@
--- Revision 0010 undone: the functions as revision 0009 left them.
+-- Revision 0010 undone: what it changed as revision 0009 left it.
+drop function pulse.next_batch_end(xid8, bigint, xid8, integer);
 -- functions/pulse.append_events.sql
 -- The write contract: every writer appends events by calling this function (the
 -- API, bulk loaders, the legacy import, tests), in its own transaction. It

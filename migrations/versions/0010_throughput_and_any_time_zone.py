@@ -1,4 +1,4 @@
-"""ingest and projection throughput
+"""throughput and any time zone
 
 Revision ID: 0010
 Revises: 0009
