@@ -89,9 +89,10 @@ where e.type in ('booking.modified', 'booking.cancelled', 'payment.captured', 'p
   and not exists (select 1 from recomputed_signals_bookings b where b.booking_id = e.data->>'booking_id');
 
 -- name: month_by_destination_views
--- The analyst's question: a month of daily revenue by destination, on the views.
+-- The analyst's question: a month of daily revenue by destination, on the views
+-- (analytics.destinations_daily: the rollup keyed by day, destination and currency).
 select day, destination, currency, sum(gross_revenue) as gross_revenue, sum(net_revenue) as net_revenue
-from analytics.bookings_daily
+from analytics.destinations_daily
 where day >= date '2026-06-01' and day < date '2026-07-01'
 group by 1, 2, 3
 order by 1, 2, 3;

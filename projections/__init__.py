@@ -12,10 +12,11 @@ import psycopg
 from core import sql as schema_files
 from projections.projection import Projection
 
-# bookings: booking histories, booking state and the hourly and daily bookings rollups.
+# bookings: booking histories, booking state, the hourly rollup and the daily ones by local date.
+# Version 2: days are each event's local date (any time zone); destinations_daily.
 BOOKINGS = Projection(
     name="bookings",
-    version=1,
+    version=2,
     event_types=("booking.created", "booking.modified", "booking.cancelled", "payment.captured"),
     reads_batch_table=True,
 )

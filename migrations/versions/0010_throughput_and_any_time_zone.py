@@ -2,7 +2,7 @@
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-11-26 10:45:27.719275
+Create Date: 2026-11-26 11:44:01.881410
 """
 
 from migrations.apply import apply_frozen

@@ -52,8 +52,15 @@ async def drain(settings: Settings, batch_size: int, projections: tuple[Projecti
         for projection in projections:
             worker = ProjectionWorker(pool, projection, settings.model_copy(update={"batch_size": batch_size}))
             await worker.ensure_checkpoint()
-            while (await worker.run_batch()).events:
-                batches += 1
+            while True:
+                outcome = await worker.run_batch()
+                if outcome.events:
+                    batches += 1
+                elif outcome.locked_elsewhere:
+                    # Another worker (a running app's) is applying a batch: the log is applied once it commits.
+                    await asyncio.sleep(0.01)
+                else:
+                    break
         return batches
 
 
