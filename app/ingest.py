@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import UUID
 
+import msgspec
 import simplejson
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from core.events import Reason, ValidEvent, storable_text, validate_event
+from app.fastpath import FastEvent, fast_event
+from core.events import Reason, storable_text, validate_event
 from core.log import LogPosition
 from core.sql import query
 
@@ -33,18 +35,26 @@ class BadBody(Exception):
 
 @dataclass
 class Item:
-    """One event of a request: its raw text, and what became of it."""
+    """One event of a request: its raw text, and what became of it.
+
+    An event the fast path (app.fastpath) accepted has fast set and no parsed; for an element of a
+    JSON array, raw is then the element as sent until quarantine needs it re-serialized.
+    """
 
     raw: bytes
     parsed: Any = None
-    valid: ValidEvent | None = None
+    valid: FastEvent | None = None
     status: Literal["accepted", "duplicate", "rejected"] = "rejected"
     reasons: list[Reason] = field(default_factory=list)
     position: LogPosition | None = None
+    fast: FastEvent | None = None
+    raw_is_element: bool = False
 
     def result(self, index: int) -> dict[str, Any]:
         answer: dict[str, Any] = {"index": index, "status": self.status}
-        if isinstance(self.parsed, dict) and isinstance(self.parsed.get("event_id"), str):
+        if self.fast is not None:
+            answer["event_id"] = self.fast.event_id_text
+        elif isinstance(self.parsed, dict) and isinstance(self.parsed.get("event_id"), str):
             answer["event_id"] = storable_text(self.parsed["event_id"])
         if self.position is not None:
             answer["position"] = str(self.position)
@@ -79,6 +89,8 @@ def parse_body(body: bytes, content_type: str | None) -> list[Item]:
         # Only \n ends a line: other Unicode line breaks may sit inside JSON strings.
         lines = (line.removesuffix("\r") for line in text.split("\n"))
         items = [_ndjson_item(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+    elif (fast_items := _fast_json_items(body)) is not None:
+        items = fast_items
     else:
         try:
             document = _loads(text)
@@ -94,7 +106,34 @@ def parse_body(body: bytes, content_type: str | None) -> list[Item]:
     return items
 
 
+_elements = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _fast_json_items(body: bytes) -> list[Item] | None:
+    """A JSON array or object whose every event the fast path accepts; None otherwise (full path)."""
+    stripped = body.strip()
+    if stripped.startswith(b"{"):
+        elements = [stripped]
+    elif stripped.startswith(b"["):
+        try:
+            elements = [bytes(raw) for raw in _elements.decode(stripped)]
+        except (msgspec.DecodeError, RecursionError):  # deep nesting: the full path says why
+            return None
+    else:
+        return None
+    items = []
+    for element in elements:
+        fast = fast_event(element)
+        if fast is None:
+            return None
+        items.append(Item(raw=element, fast=fast, raw_is_element=True))
+    return items or None
+
+
 def _ndjson_item(line_number: int, line: str) -> Item:
+    raw = line.encode()
+    if (fast := fast_event(raw)) is not None:
+        return Item(raw=raw, fast=fast)
     try:
         parsed = _loads(line)
     except (ValueError, RecursionError) as error:
@@ -103,8 +142,8 @@ def _ndjson_item(line_number: int, line: str) -> Item:
         )
     if nesting(parsed) > MAX_NESTING:
         reason = Reason(field="", message=f"line {line_number} nests deeper than {MAX_NESTING} levels")
-        return Item(raw=line.encode(), reasons=[reason])
-    return Item(raw=line.encode(), parsed=parsed)
+        return Item(raw=raw, reasons=[reason])
+    return Item(raw=raw, parsed=parsed)
 
 
 def nesting(value: Any) -> int:
@@ -131,14 +170,26 @@ def validate(items: list[Item]) -> None:
     for item in items:
         if item.reasons:
             continue
-        checked = validate_event(item.parsed)
-        if isinstance(checked, list):
-            item.reasons = checked
-        elif checked.event_id in seen:
+        if item.fast is not None:
+            event = item.fast
+        else:
+            checked = validate_event(item.parsed)
+            if isinstance(checked, list):
+                item.reasons = checked
+                continue
+            event = FastEvent(
+                event_id=checked.event_id,
+                event_id_text=str(checked.event_id),
+                type=checked.type,
+                occurred_at=checked.occurred_at,
+                data=_dumps(checked.data),
+                booking_id=checked.data.get("booking_id"),
+            )
+        if event.event_id in seen:
             item.status = "duplicate"
         else:
-            seen.add(checked.event_id)
-            item.valid = checked
+            seen.add(event.event_id)
+            item.valid = event
 
 
 async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str | None) -> LogPosition | None:
@@ -151,14 +202,16 @@ async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str
     last: LogPosition | None = None
     async with conn.transaction():
         if fresh:
+            events = [item.valid for item in fresh if item.valid is not None]
+            # Binary parameters, data as JSON text: no text-array quoting of every document in Python.
             rows = await (
                 await conn.execute(
                     query("append_events"),
                     {
-                        "event_ids": [item.valid.event_id for item in fresh if item.valid],
-                        "types": [item.valid.type for item in fresh if item.valid],
-                        "occurred_ats": [item.valid.occurred_at for item in fresh if item.valid],
-                        "datas": [Jsonb(item.valid.data, dumps=_dumps) for item in fresh if item.valid],
+                        "event_ids": [event.event_id for event in events],
+                        "types": [event.type for event in events],
+                        "occurred_ats": [event.occurred_at for event in events],
+                        "datas": [event.data for event in events],
                     },
                 )
             ).fetchall()
@@ -167,13 +220,16 @@ async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str
             for item in fresh:
                 assert item.valid is not None
                 if item.valid.event_id in booking_taken:
-                    booking_id, holder = item.valid.data["booking_id"], booking_taken[item.valid.event_id]
+                    booking_id, holder = item.valid.booking_id, booking_taken[item.valid.event_id]
                     message = (
                         f"booking {booking_id} was already created by event {holder}"
                         if holder
                         else f"booking {booking_id} was created meanwhile by another request"
                     )
                     item.reasons = [Reason(field="data.booking_id", message=message)]
+                    if item.raw_is_element:
+                        # As the full path keeps an element of a JSON array: re-serialized.
+                        item.raw = _dumps(_loads(item.raw.decode()), ascii_only=True).encode()
                     rejected.append(item)
                     continue
                 item.position = stored.get(item.valid.event_id)

@@ -7,25 +7,41 @@ import time
 
 import httpx2
 import psycopg
+from psycopg import sql
 
 from app.cli import wait_until_serving
 from app.localdb import LocalCluster
 from core.migrate import migrate
 from core.settings import Settings
 
+# The benchmark server's port; PULSE_BENCH_PORT when another benchmark uses this one.
+BENCH_PORT = int(os.environ.get("PULSE_BENCH_PORT", "8765"))
 
-def fresh_database() -> str:
+
+def admin_database_url() -> str:
+    """PULSE_BENCH_DATABASE_URL, or the local cluster (started if need be)."""
     admin_url = os.environ.get("PULSE_BENCH_DATABASE_URL")
     if admin_url is None:
         settings = Settings.from_env()
         LocalCluster(settings.home).start()
         admin_url = settings.database_url
+    return admin_url
+
+
+def fresh_database(admin_url: str | None = None, name: str = "pulse_bench") -> str:
+    """A new migrated database on the benchmark server; its URL."""
+    admin_url = admin_url or admin_database_url()
+    drop_database(admin_url, name)
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("drop database if exists pulse_bench with (force)")
-        conn.execute("create database pulse_bench")
-    url = admin_url.rsplit("/", 1)[0] + "/pulse_bench"
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
     migrate(Settings(database_url=url, use_local_cluster=False))
     return url
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def wait_until_caught_up(base: str) -> None:

@@ -33,10 +33,66 @@ where type in ('customer.registered', 'search.performed', 'checkout.started', 'b
   and (type <> 'booking.created' or b.booking_id = e.data->>'booking_id')
 group by 1;
 
+-- name: recompute_signals
+-- The signals projection's tables recomputed from all events: bookings (the
+-- creations that hold their booking_id), per-minute figures where a
+-- cancellation or payment counts under its booking when the creation comes
+-- before it in the log, searches per minute, values per day, and the events
+-- still waiting for their booking.
+create temp table recomputed_signals_bookings as
+select e.data->>'booking_id' as booking_id, e.data->>'destination' as destination,
+       e.data->>'booking_type' as booking_type, e.data->>'currency' as currency,
+       (e.data->>'total_amount')::numeric as total, e.xact_id, e.seq, e.occurred_at
+from pulse.events e
+join pulse.booking_ids i on i.event_id = e.event_id and i.booking_id = e.data->>'booking_id'
+where e.type = 'booking.created';
+
+create temp table recomputed_signals_minutely as
+select date_bin('1 minute', e.occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
+       coalesce(b.destination, '') as destination, coalesce(b.booking_type, '') as booking_type,
+       case when e.type = 'booking.cancelled' then coalesce(b.currency, '') else e.data->>'currency' end as currency,
+       count(*) filter (where e.type = 'booking.created') as bookings,
+       coalesce(sum(b.total) filter (where e.type = 'booking.created'), 0) as gross_revenue,
+       min(b.total) filter (where e.type = 'booking.created') as min_value,
+       max(b.total) filter (where e.type = 'booking.created') as max_value,
+       count(*) filter (where e.type = 'booking.cancelled') as cancellations,
+       count(*) filter (where e.type = 'payment.captured') as payments,
+       coalesce(sum((e.data->>'amount')::numeric)
+                  filter (where e.type = 'payment.captured' and b.currency = e.data->>'currency'), 0) as paid_amount,
+       coalesce(sum(b.total) filter (where e.type = 'payment.captured' and b.currency = e.data->>'currency'), 0)
+         as paid_of_total,
+       count(*) filter (where e.type = 'payment.failed') as payment_failures
+from pulse.events e
+left join recomputed_signals_bookings b
+  on b.booking_id = e.data->>'booking_id' and (b.xact_id, b.seq) <= (e.xact_id, e.seq)
+where e.type in ('booking.created', 'booking.cancelled', 'payment.captured', 'payment.failed')
+  and (e.type <> 'booking.created' or (b.xact_id, b.seq) = (e.xact_id, e.seq))
+group by 1, 2, 3, 4;
+
+create temp table recomputed_signals_searches as
+select date_bin('1 minute', occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
+       data->>'destination' as destination, count(*) as searches
+from pulse.events
+where type = 'search.performed'
+group by 1, 2;
+
+create temp table recomputed_signals_values as
+select (occurred_at at time zone 'UTC')::date as day, destination, booking_type, currency,
+       count(*) as bookings, tdigest(total::float8, 100) as values
+from recomputed_signals_bookings
+group by 1, 2, 3, 4;
+
+create temp table recomputed_signals_held as
+select e.data->>'booking_id' as booking_id, e.seq, e.type, e.received_at
+from pulse.events e
+where e.type in ('booking.modified', 'booking.cancelled', 'payment.captured', 'payment.failed')
+  and not exists (select 1 from recomputed_signals_bookings b where b.booking_id = e.data->>'booking_id');
+
 -- name: month_by_destination_views
--- The analyst's question: a month of daily revenue by destination, on the views.
+-- The analyst's question: a month of daily revenue by destination, on the views
+-- (analytics.destinations_daily: the rollup keyed by day, destination and currency).
 select day, destination, currency, sum(gross_revenue) as gross_revenue, sum(net_revenue) as net_revenue
-from analytics.bookings_daily
+from analytics.destinations_daily
 where day >= date '2026-06-01' and day < date '2026-07-01'
 group by 1, 2, 3
 order by 1, 2, 3;

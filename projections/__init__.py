@@ -12,11 +12,13 @@ import psycopg
 from core import sql as schema_files
 from projections.projection import Projection
 
-# bookings: booking histories, booking state and the hourly and daily bookings rollups.
+# bookings: booking histories, booking state, the hourly rollup and the daily ones by local date.
+# Version 2: days are each event's local date (any time zone); destinations_daily.
 BOOKINGS = Projection(
     name="bookings",
-    version=1,
+    version=2,
     event_types=("booking.created", "booking.modified", "booking.cancelled", "payment.captured"),
+    reads_batch_table=True,
 )
 # conversion: searches, checkouts and bookings per hour and destination.
 CONVERSION = Projection(
@@ -43,6 +45,7 @@ SIGNALS = Projection(
         "payment.failed",
         "search.performed",
     ),
+    reads_batch_table=True,
 )
 
 ALL_PROJECTIONS: tuple[Projection, ...] = (BOOKINGS, CONVERSION, CUSTOMERS, SIGNALS)

@@ -22,7 +22,11 @@ class Projection:
     - batch.sql holds the statements each batch runs, in order, with search_path
       set to that schema. Each receives the batch bounds (start_xact_id,
       start_seq] to (end_xact_id, end_seq], batch_no (stamp it on the rows you
-      change) and event_types (this projection's types);
+      change) and event_types (this projection's types). With
+      reads_batch_table, the worker first copies the batch's events of those
+      types into the temporary table pulse_batch (with holds_booking: whether a
+      booking.created holds its booking_id), and the statements read it instead
+      of each scanning pulse.events again;
     - verify.sql holds at least one query that returns the rows where the
       rollups differ from a recompute from the raw events, as (key, projected,
       recomputed), up to the checkpoint named by %(projection)s;
@@ -36,6 +40,8 @@ class Projection:
     version: int
     # The event types its batch statements read; each must be in the registry.
     event_types: tuple[str, ...]
+    # Its statements read the batch from pulse_batch (worth it from two statements on).
+    reads_batch_table: bool = False
     sql_dir: Traversable = field(default=SQL_ROOT, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -212,13 +212,19 @@ class ProjectionWorker:
             "events": bounds["events"],
             "event_types": list(self.projection.event_types),
         }
-        await cur.execute(self.projection.search_path(self.schema))
         # Batch estimates run high (a position range says little to the planner), which made
         # PostgreSQL JIT-compile statements that then ran in milliseconds: about a second lost per batch.
         await cur.execute("set local jit = off")
+        if self.projection.reads_batch_table:
+            await cur.execute(query("create_batch_table"))
+            await cur.execute(query("empty_batch_table"))
+            await cur.execute(query("fill_batch_table"), params)
+        await cur.execute(self.projection.search_path(self.schema))
         for statement in self.projection.statements:
             await cur.execute(statement, params)
         await cur.execute("set local search_path to default")
+        # A batch.sql may tune the planner for its statements; the rest of the transaction runs as usual.
+        await cur.execute("set local enable_hashagg to default")
         await cur.execute(query("advance_checkpoint"), params)
         await cur.execute(
             query("notify_projection"), {"channel": PROJECTIONS_CHANNEL, "projection": self.checkpoint_name}

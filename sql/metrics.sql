@@ -19,7 +19,10 @@ select timezone, trim(reporting_currency) as currency from analytics.settings;
 -- Today so far against the same part of the day a week earlier. Hourly
 -- buckets: the hour now under way counts in full today, and a week ago only in
 -- the share of it that has elapsed now (pro rata), so both cover midnight to
--- the same time of day. Conversion has no booking type: with that filter it is NULL.
+-- the same time of day. Where the zone's offset is not a whole number of hours,
+-- the hour that holds local midnight counts by its share of minutes in the day
+-- (pulse.calendar; pulse.bookings_hourly_reported has it applied).
+-- Conversion has no booking type: with that filter it is NULL.
 with settings as (
   select timezone, reporting_currency, now() as now from analytics.settings
 ),
@@ -63,8 +66,8 @@ bookings as (
 funnel as (
   select
     p.period,
-    sum(f.searches * w.share) as searches,
-    sum(f.bookings * w.share) as bookings
+    sum(f.searches * c.share * w.share) as searches,
+    sum(f.bookings * c.share * w.share) as bookings
   from periods p
   join pulse.calendar c on c.day = p.day and c.bucket <= p.this_hour
   join pulse_conversion.hourly f
@@ -199,15 +202,16 @@ order by bookings desc, r.booking_type;
 
 -- name: funnel
 -- Today's searches, checkouts and bookings. Per destination only: the funnel
--- has no booking type.
+-- has no booking type. The hour that holds local midnight counts by its share
+-- of minutes today (zones whose offset is not a whole number of hours).
 with today as (
   select (now() at time zone timezone)::date as day from analytics.settings
 )
 
 select
-  coalesce(sum(f.searches), 0)::bigint as searches,
-  coalesce(sum(f.checkouts), 0)::bigint as checkouts,
-  coalesce(sum(f.bookings), 0)::bigint as bookings
+  round(coalesce(sum(f.searches * c.share), 0))::bigint as searches,
+  round(coalesce(sum(f.checkouts * c.share), 0))::bigint as checkouts,
+  round(coalesce(sum(f.bookings * c.share), 0))::bigint as bookings
 from pulse_conversion.hourly f
 join pulse.calendar c using (bucket)
 join today using (day)

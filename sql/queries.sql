@@ -4,8 +4,10 @@
 -- name: append_events
 -- Appends events through the write contract, pulse.append_events: their log
 -- positions, or the event that already holds a booking_id they would create.
+-- Binary parameters; data as JSON text, parsed into jsonb by PostgreSQL.
 select event_id, xact_id, seq, booking_taken, taken_by
-from pulse.append_events(%(event_ids)s::uuid[], %(types)s::text[], %(occurred_ats)s::timestamptz[], %(datas)s::jsonb[]);
+from pulse.append_events(%(event_ids)b::uuid[], %(types)b::text[], %(occurred_ats)b::timestamptz[],
+                         %(datas)b::text[]::jsonb[]);
 
 -- name: quarantine
 -- Keeps rejected input with its reasons.
@@ -35,19 +37,41 @@ for update skip locked;
 
 -- name: next_batch_end
 -- The last position of the next batch, and its size: at most batch_size events
--- after the checkpoint, all below the horizon.
-with batch as (
-  select e.xact_id, e.seq
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(xact_id)s::text::xid8, %(seq)s)
-    and e.xact_id < %(horizon)s::text::xid8
-  order by e.xact_id, e.seq
-  limit %(batch_size)s
-)
-select count(*) as events,
-       (array_agg(xact_id::text::bigint order by xact_id desc, seq desc))[1] as end_xact_id,
-       (array_agg(seq order by xact_id desc, seq desc))[1] as end_seq
-from batch;
+-- after the checkpoint, all below the horizon (pulse.next_batch_end).
+select events, end_xact_id, end_seq
+from pulse.next_batch_end(%(xact_id)s::text::xid8, %(seq)s, %(horizon)s::text::xid8, %(batch_size)s);
+
+-- name: create_batch_table
+-- The batch a projection applies, read once from pulse.events instead of once
+-- per statement (projections that declare reads_batch_table). Temporary: no
+-- WAL, private to the connection; emptied at commit or rollback.
+create temp table if not exists pulse_batch (
+  xact_id       xid8        not null,
+  seq           bigint      not null,
+  event_id      uuid        not null,
+  type          text        not null,
+  occurred_at   timestamptz not null,
+  received_at   timestamptz not null,
+  data          jsonb       not null,
+  -- For a booking.created: whether it is the creation that holds its booking_id (pulse.booking_ids).
+  holds_booking boolean
+) on commit delete rows;
+
+-- name: empty_batch_table
+-- A replay's swap applies several batches in one transaction.
+delete from pulse_batch;
+
+-- name: fill_batch_table
+-- The batch's events of the projection's types, each read once from pulse.events.
+insert into pulse_batch (xact_id, seq, event_id, type, occurred_at, received_at, data, holds_booking)
+select e.xact_id, e.seq, e.event_id, e.type, e.occurred_at, e.received_at, e.data,
+       case when e.type = 'booking.created' then
+         (select i.event_id from pulse.booking_ids i where i.booking_id = e.data->>'booking_id') = e.event_id
+       end
+from pulse.events e
+where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+  and e.type = any(%(event_types)s::text[]);
 
 -- name: advance_checkpoint
 -- Moves a projection's checkpoint to the end of the batch it just applied, and

@@ -72,6 +72,7 @@ begin
     'grant select, insert, update, delete on pulse.projection_checkpoints, pulse.projection_batches to %I', projector);
   execute format('grant execute on function pulse.prepare_rebuild_schema(text), pulse.swap_rebuild_schema(text) to %I',
                  projector);
+  execute format('grant execute on function pulse.next_batch_end(xid8, bigint, xid8, integer) to %I', projector);
   -- A swap drops the views over the old tables with them; the projector re-creates them.
   execute format('grant create on schema analytics, pulse to %I', projector);
   execute format('grant usage on schema analytics to %I, %I, %I', projector, analyst, dashboard);

@@ -18,8 +18,18 @@ from tests.support.pipeline import append, drain
 from tests.support.views import check_views, reset, use_business_settings
 
 # From Saturday 20:00 UTC to Monday 02:00: two midnights, and the spring DST
-# change in London (2026-03-29 01:00 UTC) in between.
+# change in London (2026-03-29 01:00 UTC) in between. Business days in London,
+# and in zones whose offsets are not whole hours: India (+05:30) and Nepal
+# (+05:45), whose local midnights fall inside UTC hours; and Lord Howe Island,
+# over its half-hour DST change (2026-04-04 15:00 UTC, +11:00 to +10:30): its
+# midnights are at 13:00 UTC before it and 13:30 UTC after.
 START = datetime(2026, 3, 28, 20, tzinfo=UTC)
+ZONES = {
+    "Europe/London": START,
+    "Asia/Kolkata": START,
+    "Asia/Kathmandu": START,
+    "Australia/Lord_Howe": datetime(2026, 4, 4, 10, tzinfo=UTC),
+}
 SPAN_MINUTES = 30 * 60
 OFFSETS = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))]
 DESTINATIONS = ["Lisbon", "Tokyo", "Cancun"]
@@ -28,19 +38,19 @@ amounts = st.decimals(min_value=0, max_value=10000, places=2, allow_nan=False, a
 
 
 @st.composite
-def moments(draw: st.DrawFn) -> datetime:
-    moment = START + timedelta(minutes=draw(st.integers(0, SPAN_MINUTES)))
+def moments(draw: st.DrawFn, start: datetime = START) -> datetime:
+    moment = start + timedelta(minutes=draw(st.integers(0, SPAN_MINUTES)))
     return moment.astimezone(draw(st.sampled_from(OFFSETS)))
 
 
 @st.composite
-def booking_histories(draw: st.DrawFn) -> list[dict[str, Any]]:
+def booking_histories(draw: st.DrawFn, start: datetime) -> list[dict[str, Any]]:
     """One booking's events: its creation, modifications, cancellations and payments, maybe a second creation."""
     booking_id = f"b-{draw(st.integers(0, 10**6))}"
     currency = draw(st.sampled_from(["EUR", "USD", "JPY"]))
     created = make_event(
         "booking.created",
-        draw(moments()),
+        draw(moments(start)),
         booking_id=booking_id,
         customer_id=draw(st.sampled_from(CUSTOMERS)),
         destination=draw(st.sampled_from(DESTINATIONS)),
@@ -56,7 +66,7 @@ def booking_histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         events.append(
             make_event(
                 "booking.modified",
-                draw(moments()),
+                draw(moments(start)),
                 booking_id=booking_id,
                 total_amount=str(draw(amounts)),
                 currency=new_currency,
@@ -70,12 +80,12 @@ def booking_histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         if draw(st.booleans()):
             # Senders' own fields, named like other types' fields.
             data |= draw(st.sampled_from([{"total_amount": "7.00"}, {"currency": "euros"}]))
-        events.append(make_event("booking.cancelled", draw(moments()), **data))
+        events.append(make_event("booking.cancelled", draw(moments(start)), **data))
     for _ in range(draw(st.integers(0, 2))):
         events.append(
             make_event(
                 "payment.captured",
-                draw(moments()),
+                draw(moments(start)),
                 booking_id=booking_id,
                 amount=str(draw(amounts)),
                 currency=draw(st.sampled_from([currency, "USD"])),
@@ -89,7 +99,7 @@ def booking_histories(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @st.composite
-def funnel_events(draw: st.DrawFn) -> dict[str, Any]:
+def funnel_events(draw: st.DrawFn, start: datetime) -> dict[str, Any]:
     kind = draw(st.sampled_from(["search.performed", "checkout.started", "customer.registered"]))
     data: dict[str, Any] = {}
     if kind != "customer.registered":
@@ -100,19 +110,19 @@ def funnel_events(draw: st.DrawFn) -> dict[str, Any]:
         data["total_amount"] = "not an amount"  # a sender's own field
     if draw(st.integers(0, 4)) == 0:
         data["booking_id"] = draw(st.sampled_from(["b-1", "b-2"]))  # not a booking event: no effect
-    return make_event(kind, draw(moments()), **data)
+    return make_event(kind, draw(moments(start)), **data)
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> tuple[list[list[dict[str, Any]]], int]:
+def histories(draw: st.DrawFn, start: datetime = START) -> tuple[list[list[dict[str, Any]]], int]:
     """Requests as sent over time: every event late or early, resends, other types mixed in."""
-    events = [e for booking in draw(st.lists(booking_histories(), min_size=1, max_size=6)) for e in booking]
-    events += draw(st.lists(funnel_events(), max_size=8))
+    events = [e for booking in draw(st.lists(booking_histories(start), min_size=1, max_size=6)) for e in booking]
+    events += draw(st.lists(funnel_events(start), max_size=8))
     shuffled = random.Random(draw(st.integers(0, 2**32))).sample(events, len(events))
     for _ in range(draw(st.integers(0, 3))):
         # A resend, maybe with another time: stored once, as first sent.
         original = draw(st.sampled_from(shuffled))
-        resent = {**original, "occurred_at": draw(moments()).isoformat()}
+        resent = {**original, "occurred_at": draw(moments(start)).isoformat()}
         shuffled.insert(draw(st.integers(0, len(shuffled))), resent)
     cuts = sorted(draw(st.lists(st.integers(0, len(shuffled)), max_size=4)))
     chunks = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
@@ -120,12 +130,12 @@ def histories(draw: st.DrawFn) -> tuple[list[list[dict[str, Any]]], int]:
 
 
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(history=histories())
+@given(zoned=st.sampled_from(sorted(ZONES)).flatmap(lambda zone: st.tuples(st.just(zone), histories(ZONES[zone]))))
 def test_views_equal_the_model_for_any_history(
-    history: tuple[list[list[dict[str, Any]]], int], settings: Settings, db: psycopg.Connection[Any]
+    zoned: tuple[str, tuple[list[list[dict[str, Any]]], int]], settings: Settings, db: psycopg.Connection[Any]
 ) -> None:
-    chunks, batch_size = history
-    use_business_settings(db)
+    zone, (chunks, batch_size) = zoned
+    use_business_settings(db, zone)
     reset(db)
     sent: list[dict[str, Any]] = []
     for chunk in chunks:
@@ -133,5 +143,5 @@ def test_views_equal_the_model_for_any_history(
         sent.extend(chunk)
         # New workers per chunk: each resumes from its checkpoint, as after a restart.
         asyncio.run(drain(settings, batch_size))
-        check_views(db, Model(sent))
+        check_views(db, Model(sent), zone)
         assert verify(settings.database_url) == []

@@ -154,9 +154,20 @@ def test_a_worker_killed_mid_batch_resumes_exactly(
 def test_the_batch_cursor_uses_the_position_index(database_url: str, db: psycopg.Connection[Any]) -> None:
     seed(database_url, 4000)
     db.execute("analyze pulse.events")
-    plan = db.execute(
-        "explain (format json) " + query("next_batch_end"),
-        {"xact_id": 0, "seq": 0, "horizon": 2**40, "batch_size": 500},
-    ).fetchone()
+    # The body of pulse.next_batch_end, explained with the settings the function runs with.
+    body, settings = db.execute(
+        "select prosrc, proconfig from pg_proc where oid = %s::regprocedure",
+        ("pulse.next_batch_end(xid8, bigint, xid8, integer)",),
+    ).fetchone()  # type: ignore[misc]
+    assert settings == ["enable_sort=off"]
+    with db.transaction():
+        db.execute("set local enable_sort = off")
+        db.execute(f"prepare next_batch_end (xid8, bigint, xid8, integer) as {body}")
+        plan = db.execute("explain (format json) execute next_batch_end ('0', 0, '1099511627776', 500)").fetchone()
+        db.execute("deallocate next_batch_end")
     assert plan is not None
     assert "events_position" in json.dumps(plan[0]), "the batch cursor does not use the (xact_id, seq) index"
+    assert '"Sort"' not in json.dumps(plan[0]), "the batch cursor sorts the rest of the log"
+    bounds = {"xact_id": 0, "seq": 0, "horizon": 2**40, "batch_size": 500}
+    batch = db.execute(query("next_batch_end"), bounds).fetchone()
+    assert batch is not None and batch[0] == 500

@@ -79,7 +79,7 @@ def test_a_new_projection_version_rebuilds_it(settings: Settings, db: psycopg.Co
     async def run_projections() -> None:
         async with running_projections(settings, [BOOKINGS]):
             version = "select version from pulse.projection_checkpoints where projection = 'bookings'"
-            await until(lambda: db.execute(version).fetchone() == (1,))
+            await until(lambda: db.execute(version).fetchone() == (BOOKINGS.version,))
 
     asyncio.run(run_projections())
     check_views(db, Model(sent))

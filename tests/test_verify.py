@@ -26,16 +26,19 @@ def test_verify_passes_on_projected_events_and_reports_a_drifted_rollup(
     assert done.returncode == 0, done.stderr
 
     db.execute("update pulse_bookings.hourly set refunds = refunds + 1 where cancellations > 0")
+    db.execute("update pulse_bookings.daily set refunds = refunds + 1 where cancellations > 0")
     mismatches = verify(settings.database_url)
-    # The hourly rollup differs from the events, and the daily one from the hourly.
+    # The hourly rollup differs from the events, the daily one from the bookings and their changes, and
+    # the one per destination from the daily one.
     assert [(m.projection, m.key, m.projected, m.recomputed) for m in mismatches] == [
         ("bookings", "2026-03-29 02:00:00+00 Lisbon flight unknown EUR", "(0,0,0,0,1,151.00)", "(0,0,0,0,1,150.00)"),
         (
             "bookings",
             "2026-03-29 Lisbon flight unknown EUR",
-            "(1,100.00,1,50.00,1,150.00)",
             "(1,100.00,1,50.00,1,151.00)",
+            "(1,100.00,1,50.00,1,150.00)",
         ),
+        ("bookings", "2026-03-29 Lisbon EUR", "(1,100.00,1,50.00,1,150.00)", "(1,100.00,1,50.00,1,151.00)"),
     ]
     failed = pulse(settings.database_url, "verify")
     assert failed.returncode == 1

@@ -31,29 +31,33 @@ begin
   end if;
   return query
   with buckets as (
-    -- Hours, or the first hour of each business day, starting in [starts_at, ends_at).
-    select c.bucket, c.day
+    -- Hours, or business days (from their local midnight), starting in [starts_at, ends_at).
+    select distinct c.bucket
     from pulse.calendar c
     where granularity = 'hour' and c.bucket >= starts_at and c.bucket < ends_at
     union all
-    select min(c.bucket), c.day
-    from pulse.calendar c, analytics.settings s
-    where granularity = 'day'
-      and c.day between (starts_at at time zone s.timezone)::date and (ends_at at time zone s.timezone)::date
-    group by c.day
-    having min(c.bucket) >= starts_at and min(c.bucket) < ends_at
+    select d.midnight
+    from (
+      select distinct c.day, c.day::timestamp at time zone s.timezone as midnight
+      from pulse.calendar c, analytics.settings s
+      where granularity = 'day'
+        and c.day between (starts_at at time zone s.timezone)::date and (ends_at at time zone s.timezone)::date
+    ) as d
+    where d.midnight >= starts_at and d.midnight < ends_at
   ),
 
   matching as (
-    select r.*
-    from pulse.bookings_hourly_reported r
+    -- Each row with the bucket it counts in: its hour, or its business day's midnight.
+    select r.*, case when granularity = 'hour' then r.bucket else r.day::timestamp at time zone s.timezone end as key
+    from pulse.bookings_hourly_reported r, analytics.settings s
     where (bookings_series.destination is null or r.destination = bookings_series.destination)
       and (bookings_series.booking_type is null or r.booking_type = bookings_series.booking_type)
       and (bookings_series.channel is null or r.channel = bookings_series.channel)
-      and r.bucket >= starts_at and r.bucket < ends_at + interval '1 day'
+      and r.bucket >= starts_at - interval '1 hour' and r.bucket < ends_at + interval '1 day'
   )
 
-  -- A quiet bucket joins no rollup row: its amounts are zero, not unconvertible.
+  -- A quiet bucket joins no rollup row: its amounts are zero, not unconvertible. An hour sums
+  -- its rows whole; a day takes the share of the hour that holds local midnight (pulse.calendar).
   select
     b.bucket,
     coalesce(sum(m.bookings), 0)::bigint,
@@ -64,7 +68,7 @@ begin
     array_agg(distinct m.currency::text) filter (where m.currency is not null and m.rate is null)
   from buckets b
   left join matching m
-    on m.day = b.day and (granularity = 'day' or m.bucket = b.bucket)
+    on m.key = b.bucket
   group by b.bucket
   order by b.bucket;
 end

@@ -32,8 +32,8 @@ final as (
 
 select * from final;
 
-comment on view analytics.bookings_daily is 'analytics.bookings_hourly rolled into days of the business time zone (analytics.settings.timezone), kept as its own rollup. Distinct customers and percentiles are merged sketches, not sums.';
-comment on column analytics.bookings_daily.day is 'Day in the business time zone; 23 or 25 hours long across DST changes.';
+comment on view analytics.bookings_daily is 'The figures of analytics.bookings_hourly per day of the business time zone (analytics.settings.timezone, any IANA zone), kept as its own rollup: each event counts on its local date. Distinct customers and percentiles are merged sketches, not sums.';
+comment on column analytics.bookings_daily.day is 'Local date of the events in the business time zone; 23 or 25 hours long across DST changes.';
 comment on column analytics.bookings_daily.destination is 'Destination as sent in booking.created.';
 comment on column analytics.bookings_daily.booking_type is 'Booking type as sent in booking.created.';
 comment on column analytics.bookings_daily.channel is 'Sales channel as sent in booking.created; unknown when it was not sent.';

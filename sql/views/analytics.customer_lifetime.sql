@@ -11,7 +11,8 @@ amounts as (
          b.created_total as amount
   from pulse_bookings.bookings b
   union all
-  select b.customer_id, c.currency, c.bucket, c.modification_delta - c.refunds
+  select b.customer_id, c.currency, date_bin('1 hour', c.quarter, timestamptz '2000-01-01 00:00:00+00'),
+         c.modification_delta - c.refunds
   from pulse_bookings.booking_contributions c
   join pulse_bookings.bookings b using (booking_id)
 ),

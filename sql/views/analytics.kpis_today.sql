@@ -18,10 +18,11 @@ bookings as (
 ),
 
 funnel as (
+  -- An hour that holds local midnight counts by its share of minutes today (pulse.calendar).
   select
-    coalesce(sum(f.searches), 0)::bigint as searches,
-    coalesce(sum(f.checkouts), 0)::bigint as checkouts,
-    coalesce(sum(f.bookings), 0)::bigint as bookings
+    coalesce(sum(f.searches * c.share), 0) as searches,
+    coalesce(sum(f.checkouts * c.share), 0) as checkouts,
+    coalesce(sum(f.bookings * c.share), 0) as bookings
   from pulse_conversion.hourly f
   join pulse.calendar c using (bucket)
   join today using (day)
@@ -34,8 +35,8 @@ select
   b.gross_revenue as revenue,
   b.net_revenue,
   round(b.gross_revenue / nullif(b.bookings, 0), 2) as avg_booking_value,
-  f.searches,
-  round(f.bookings::numeric / nullif(f.searches, 0), 4) as conversion_rate,
+  round(f.searches)::bigint as searches,
+  round(f.bookings / nullif(f.searches, 0), 4) as conversion_rate,
   b.cancellations,
   b.refunds,
   b.missing_rates

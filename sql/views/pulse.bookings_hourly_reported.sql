@@ -1,6 +1,11 @@
 -- The hourly bookings rollup with its business day and its amounts in the
 -- reporting currency; the single-currency views aggregate this. An amount
 -- with no rate is NULL here, and rate IS NULL says so.
+-- One row per hour and business day it lies in (pulse.calendar): where the
+-- zone's offset is not a whole number of hours, the hour that holds local
+-- midnight comes twice, each row with its share of the hour's figures (by
+-- minutes, assuming them spread evenly over the hour), so sums by day count
+-- that hour partly in each day, and sums by hour count it whole.
 create or replace view pulse.bookings_hourly_reported as
 select
   h.bucket,
@@ -9,13 +14,14 @@ select
   h.booking_type,
   h.channel,
   h.currency,
-  h.bookings,
-  h.modifications,
-  h.cancellations,
+  h.bookings * c.share as bookings,
+  h.modifications * c.share as modifications,
+  h.cancellations * c.share as cancellations,
   fx.rate,
-  h.gross_revenue * fx.rate as gross_revenue,
-  h.refunds * fx.rate as refunds,
-  (h.gross_revenue + h.modification_delta - h.refunds) * fx.rate as net_revenue
+  h.gross_revenue * c.share * fx.rate as gross_revenue,
+  h.refunds * c.share * fx.rate as refunds,
+  (h.gross_revenue + h.modification_delta - h.refunds) * c.share * fx.rate as net_revenue,
+  c.share
 from pulse_bookings.hourly h
 join pulse.calendar c using (bucket)
 left join lateral analytics.fx_rate(h.currency, h.bucket) fx on true

@@ -103,6 +103,8 @@ class Model:
             occurred_at = datetime.fromisoformat(event["occurred_at"])
             self.stored.append(Stored(len(self.stored), event["type"], occurred_at, event["data"]))
         self.hourly: defaultdict[Key, HourlyRow] = defaultdict(HourlyRow)
+        # The same figures per exact moment of the events: business days take each event's local date.
+        self.moments: defaultdict[Key, HourlyRow] = defaultdict(HourlyRow)
         self.bookings: dict[str, Booking] = {}
         self.held: dict[str, list[Stored]] = {}
         self._replay_bookings()
@@ -139,23 +141,27 @@ class Model:
         )
         self.bookings[booking.booking_id] = booking
 
-        def row(at: datetime, currency: str) -> HourlyRow:
-            return self.hourly[(hour_of(at), booking.destination, booking.booking_type, booking.channel, currency)]
+        def rows(at: datetime, currency: str) -> tuple[HourlyRow, HourlyRow]:
+            """The hourly row an event at this time counts in, and the row of its exact moment."""
+            rest = (booking.destination, booking.booking_type, booking.channel, currency)
+            return self.hourly[(hour_of(at), *rest)], self.moments[(at, *rest)]
 
-        first = row(created.occurred_at, booking.currency)
-        first.bookings += 1
-        first.gross_revenue += amount
-        first.customers.add(booking.customer_id)
-        first.values.append(amount)
+        for first in rows(created.occurred_at, booking.currency):
+            first.bookings += 1
+            first.gross_revenue += amount
+            first.customers.add(booking.customer_id)
+            first.values.append(amount)
         booking.amounts.append((hour_of(created.occurred_at), booking.currency, amount))
         for event in later:
             assert booking.last_event_at is not None
             booking.last_event_at = max(booking.last_event_at, event.occurred_at)
             if event.type == "booking.modified":
                 new_total, new_currency = Decimal(event.data["total_amount"]), event.data["currency"]
-                row(event.occurred_at, booking.currency).modification_revenue -= booking.current_total
-                row(event.occurred_at, new_currency).modification_revenue += new_total
-                row(event.occurred_at, new_currency).modifications += 1
+                for previous in rows(event.occurred_at, booking.currency):
+                    previous.modification_revenue -= booking.current_total
+                for modified in rows(event.occurred_at, new_currency):
+                    modified.modification_revenue += new_total
+                    modified.modifications += 1
                 booking.amounts.append((hour_of(event.occurred_at), booking.currency, -booking.current_total))
                 booking.amounts.append((hour_of(event.occurred_at), new_currency, new_total))
                 booking.current_total, booking.currency = new_total, new_currency
@@ -163,9 +169,9 @@ class Model:
             elif event.type == "booking.cancelled" and booking.cancelled_at is None:
                 refund = event.data.get("refund_amount")
                 refund_amount = booking.current_total if refund is None else Decimal(refund)
-                cancelled = row(event.occurred_at, booking.currency)
-                cancelled.cancellations += 1
-                cancelled.refunds += refund_amount
+                for cancelled in rows(event.occurred_at, booking.currency):
+                    cancelled.cancellations += 1
+                    cancelled.refunds += refund_amount
                 booking.amounts.append((hour_of(event.occurred_at), booking.currency, -refund_amount))
                 booking.cancelled_at = event.occurred_at
                 booking.amount_refunded = refund_amount
@@ -191,10 +197,11 @@ class Model:
             if not r.is_empty()
         )
 
-    def bookings_daily(self, zone: str) -> list[tuple[Any, ...]]:
+    def bookings_daily(self, zone: str, by: tuple[int, ...] = (0, 1, 2, 3)) -> list[tuple[Any, ...]]:
+        """Per local date of the events in zone; by picks key fields (destination, booking type, channel, currency)."""
         days: defaultdict[tuple[Any, ...], HourlyRow] = defaultdict(HourlyRow)
-        for (bucket, *rest), r in self.hourly.items():
-            day = days[(bucket.astimezone(ZoneInfo(zone)).date(), *rest)]
+        for (moment, *rest), r in self.moments.items():
+            day = days[(moment.astimezone(ZoneInfo(zone)).date(), *(rest[i] for i in by))]
             day.bookings += r.bookings
             day.gross_revenue += r.gross_revenue
             day.modifications += r.modifications
@@ -222,8 +229,8 @@ class Model:
     def booking_values(self, zone: str | None = None) -> dict[tuple[Any, ...], list[Decimal]]:
         """Booking values per hourly key, or per daily key in a time zone."""
         values: defaultdict[tuple[Any, ...], list[Decimal]] = defaultdict(list)
-        for (bucket, *rest), r in self.hourly.items():
-            when: Any = bucket if zone is None else bucket.astimezone(ZoneInfo(zone)).date()
+        for (moment, *rest), r in self.moments.items():
+            when: Any = hour_of(moment) if zone is None else moment.astimezone(ZoneInfo(zone)).date()
             values[(when, *rest)] += r.values
         return {key: sorted(v) for key, v in values.items() if v}
 

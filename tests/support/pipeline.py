@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from app import ingest
 from core.db import make_pool
@@ -38,7 +37,7 @@ def append_in(conn: psycopg.Connection[Any], event: dict[str, Any]) -> LogPositi
             "event_ids": [event["event_id"]],
             "types": [event["type"]],
             "occurred_ats": [event["occurred_at"]],
-            "datas": [Jsonb(event["data"])],
+            "datas": [json.dumps(event["data"])],
         },
     ).fetchone()
     assert row is not None and not row[3], f"not stored: {row}"
@@ -53,8 +52,15 @@ async def drain(settings: Settings, batch_size: int, projections: tuple[Projecti
         for projection in projections:
             worker = ProjectionWorker(pool, projection, settings.model_copy(update={"batch_size": batch_size}))
             await worker.ensure_checkpoint()
-            while (await worker.run_batch()).events:
-                batches += 1
+            while True:
+                outcome = await worker.run_batch()
+                if outcome.events:
+                    batches += 1
+                elif outcome.locked_elsewhere:
+                    # Another worker (a running app's) is applying a batch: the log is applied once it commits.
+                    await asyncio.sleep(0.01)
+                else:
+                    break
         return batches
 
 

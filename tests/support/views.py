@@ -37,9 +37,11 @@ def reset(db: psycopg.Connection[Any]) -> None:
     db.execute("delete from pulse.projection_checkpoints")
 
 
-def use_business_settings(db: psycopg.Connection[Any]) -> None:
+def use_business_settings(db: psycopg.Connection[Any], zone: str = ZONE) -> None:
     db.execute(
-        "update analytics.settings set timezone = %s, reporting_currency = 'USD' where timezone <> %s", (ZONE, ZONE)
+        "update analytics.settings set timezone = %s, reporting_currency = 'USD' "
+        "where (timezone, reporting_currency) <> (%s, 'USD')",
+        (zone, zone),
     )
     for since, rate in EUR_RATES:
         db.execute(
@@ -59,7 +61,7 @@ MEASURES = (
 )
 
 
-def check_views(db: psycopg.Connection[Any], model: Model) -> None:
+def check_views(db: psycopg.Connection[Any], model: Model, zone: str = ZONE) -> None:
     assert (
         rows(
             db,
@@ -72,9 +74,14 @@ def check_views(db: psycopg.Connection[Any], model: Model) -> None:
         db,
         f"select day, destination, booking_type, channel, currency, {MEASURES} "
         "from analytics.bookings_daily order by 1, 2, 3, 4, 5",
-    ) == model.bookings_daily(ZONE)
-    for view, zone, when in (("bookings_hourly", None, "bucket"), ("bookings_daily", ZONE, "day")):
-        values = model.booking_values(zone)
+    ) == model.bookings_daily(zone)
+    assert rows(
+        db,
+        "select day, destination, currency, bookings, gross_revenue, modifications, modification_revenue, "
+        "cancellations, refunds, net_revenue from analytics.destinations_daily order by 1, 2, 3",
+    ) == [row[:-1] for row in model.bookings_daily(zone, by=(0, 3))]
+    for view, values_zone, when in (("bookings_hourly", None, "bucket"), ("bookings_daily", zone, "day")):
+        values = model.booking_values(values_zone)
         for *key, p50, p95 in rows(
             db,
             f"select {when}, destination, booking_type, channel, currency, "
@@ -99,7 +106,7 @@ def check_views(db: psycopg.Connection[Any], model: Model) -> None:
         )
         == model.conversion_hourly()
     )
-    assert rows(db, "select * from analytics.legacy_daily_report order by 1") == model.legacy_daily_report(ZONE)
+    assert rows(db, "select * from analytics.legacy_daily_report order by 1") == model.legacy_daily_report(zone)
     assert rows(db, "select * from analytics.legacy_customer_analytics order by 1") == model.legacy_customer_analytics()
     net_values = dict(
         rows(db, "select customer_id, lifetime_net_value from analytics.customer_lifetime where lifetime_bookings > 0")

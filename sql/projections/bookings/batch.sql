@@ -1,7 +1,14 @@
 -- The bookings projection's statements, run in this order in each batch's
--- transaction with search_path set to the projection's schema. Each receives
--- the batch bounds: events after (start_xact_id, start_seq) up to and
--- including (end_xact_id, end_seq), and batch_no to stamp the rows it changes.
+-- transaction with search_path set to the projection's schema. They read the
+-- batch's events from pulse_batch (the projection reads_batch_table: the
+-- worker copies them there from pulse.events once), and receive batch_no to
+-- stamp the rows they change.
+
+-- name: sort_to_aggregate
+-- Grouping a batch with hll and tdigest states per group: hashed, each group's
+-- tdigest buffer made the aggregation spill (60-280 ms a batch); sorted, 10-15
+-- ms. The estimates of a batch decide it badly, so these statements sort.
+set local enable_hashagg = off;
 
 -- name: record_booking_events
 -- Keeps the batch's booking and payment events in the bookings' histories.
@@ -17,13 +24,9 @@ select e.data->>'booking_id',
           else e.data->>'total_amount'
         end)::numeric,
        case when e.type <> 'booking.cancelled' then e.data->>'currency' end
-from pulse.events e
-where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type = any(%(event_types)s::text[])
-  -- The creation that holds the booking_id; a second one stored before 0002 does not count.
-  and (e.type <> 'booking.created'
-       or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id);
+from pulse_batch e
+-- The creation that holds the booking_id; a second one stored before 0002 does not count.
+where e.type <> 'booking.created' or e.holds_booking;
 
 -- name: create_bookings
 -- Creates the batch's bookings, with the payments already captured for them,
@@ -31,13 +34,9 @@ where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
 -- values. A booking counts in the hour it was created, whenever it arrives.
 with new_bookings as (
   select e.data, e.occurred_at
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type = 'booking.created'
-    -- The creation that holds the booking_id; a second one stored before 0002 does not count.
-    -- A scalar subquery, so that each is one primary-key lookup whatever the table's size.
-    and (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id
+  from pulse_batch e
+  -- The creation that holds the booking_id; a second one stored before 0002 does not count.
+  where e.type = 'booking.created' and e.holds_booking
 ),
 
 payments as (
@@ -76,16 +75,28 @@ created as (
 daily_added as (
   insert into daily as d (day, destination, booking_type, channel, currency,
                           bookings, gross_revenue, customers, booking_values)
-  select c.day, b.destination, b.booking_type, b.channel, b.created_currency,
+  -- The business day computed from the time itself: one expression per row, not a pulse.calendar probe.
+  select (b.created_at at time zone s.timezone)::date, b.destination, b.booking_type, b.channel, b.created_currency,
          count(*), sum(b.created_total), hll_add_agg(hll_hash_text(b.customer_id)), tdigest(b.created_total::float8, 100)
   from created b
-  join pulse.calendar c on c.bucket = date_bin('1 hour', b.created_at, timestamptz '2000-01-01 00:00:00+00')
+  cross join analytics.settings s
   group by 1, 2, 3, 4, 5
   on conflict (day, destination, booking_type, channel, currency) do update
   set bookings = d.bookings + excluded.bookings,
       gross_revenue = d.gross_revenue + excluded.gross_revenue,
       customers = hll_union(d.customers, excluded.customers),
       booking_values = coalesce(tdigest_union(d.booking_values, excluded.booking_values), excluded.booking_values)
+),
+
+destinations_added as (
+  insert into destinations_daily as d (day, destination, currency, bookings, gross_revenue)
+  select (b.created_at at time zone s.timezone)::date, b.destination, b.created_currency, count(*), sum(b.created_total)
+  from created b
+  cross join analytics.settings s
+  group by 1, 2, 3
+  on conflict (day, destination, currency) do update
+  set bookings = d.bookings + excluded.bookings,
+      gross_revenue = d.gross_revenue + excluded.gross_revenue
 )
 
 insert into hourly as h (bucket, destination, booking_type, channel, currency,
@@ -111,16 +122,13 @@ set bookings = h.bookings + excluded.bookings,
 
 -- name: apply_booking_histories
 -- Replays the history of every booking the batch modified or cancelled, in event-time order,
--- and applies the difference to the hourly rollup: what the booking's
+-- and applies the difference to the hourly and daily rollups: what the booking's
 -- modifications and cancellation contribute now, minus what they contributed
 -- before. Events that arrived before their booking.created are waiting in
 -- booking_events and count from the batch that brings the booking.
 with batch as (
   select e.type, e.data->>'booking_id' as booking_id
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type = any(%(event_types)s::text[])
+  from pulse_batch e
 ),
 
 touched as (
@@ -167,7 +175,7 @@ totals as (
 
 steps as (
   select n.*, t.total, t.total_currency, t.previous_total, t.previous_currency,
-         date_bin('1 hour', n.occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
+         date_bin('15 minutes', n.occurred_at, timestamptz '2000-01-01 00:00:00+00') as quarter,
          last_value(t.total_currency) over (partition by n.booking_id order by n.step
                                             rows between unbounded preceding and unbounded following)
            as final_currency,
@@ -180,20 +188,20 @@ steps as (
 changes as (
   -- A modification takes out the previous total and puts in the new one, so a
   -- change of currency moves the booking's revenue between currencies.
-  select booking_id, bucket, total_currency as currency,
+  select booking_id, quarter, total_currency as currency,
          1 as modifications, total as delta, 0 as cancellations, 0 as refunds
   from steps where type = 'booking.modified'
   union all
-  select booking_id, bucket, previous_currency, 0, -previous_total, 0, 0
+  select booking_id, quarter, previous_currency, 0, -previous_total, 0, 0
   from steps where type = 'booking.modified'
   union all
   -- Only the first cancellation counts; the refund defaults to the total in force.
-  select booking_id, bucket, total_currency, 0, 0, 1, coalesce(amount, total)
+  select booking_id, quarter, total_currency, 0, 0, 1, coalesce(amount, total)
   from steps where type = 'booking.cancelled' and cancellation_no = 1
 ),
 
 new_contributions as (
-  select booking_id, bucket, currency,
+  select booking_id, quarter, currency,
          sum(modifications)::integer as modifications,
          sum(delta) as modification_delta,
          sum(cancellations)::integer as cancellations,
@@ -211,7 +219,7 @@ old_contributions as (
 saved as (
   insert into booking_contributions as c
   select * from new_contributions
-  on conflict (booking_id, bucket, currency) do update
+  on conflict (booking_id, quarter, currency) do update
   set modifications = excluded.modifications,
       modification_delta = excluded.modification_delta,
       cancellations = excluded.cancellations,
@@ -222,7 +230,7 @@ dropped as (
   delete from booking_contributions c
   where c.booking_id = any(array(select booking_id from touched))
     and not exists (select 1 from new_contributions n
-                    where (n.booking_id, n.bucket, n.currency) = (c.booking_id, c.bucket, c.currency))
+                    where (n.booking_id, n.quarter, n.currency) = (c.booking_id, c.quarter, c.currency))
 ),
 
 state as (
@@ -260,25 +268,45 @@ updated as (
 ),
 
 difference as (
-  select booking_id, bucket, currency, modifications, modification_delta, cancellations, refunds
-  from new_contributions
-  union all
-  select booking_id, bucket, currency, -modifications, -modification_delta, -cancellations, -refunds
-  from old_contributions
+  -- With each change's booking, hour and business day. touched holds every booking_id here: the
+  -- array makes this an index lookup of those bookings, not a hash join over a scan of all bookings.
+  select c.*, b.destination, b.booking_type, b.channel,
+         date_bin('1 hour', c.quarter, timestamptz '2000-01-01 00:00:00+00') as bucket,
+         (c.quarter at time zone s.timezone)::date as day
+  from (
+    select booking_id, quarter, currency, modifications, modification_delta, cancellations, refunds
+    from new_contributions
+    union all
+    select booking_id, quarter, currency, -modifications, -modification_delta, -cancellations, -refunds
+    from old_contributions
+  ) as c
+  join bookings b on b.booking_id = c.booking_id and b.booking_id = any(array(select booking_id from touched))
+  cross join analytics.settings s
 ),
 
 daily_changed as (
   insert into daily as r (day, destination, booking_type, channel, currency,
                           modifications, modification_delta, cancellations, refunds)
-  select c.day, b.destination, b.booking_type, b.channel, d.currency,
-         sum(d.modifications), sum(d.modification_delta), sum(d.cancellations), sum(d.refunds)
-  from difference d
-  join bookings b using (booking_id)
-  join pulse.calendar c using (bucket)
+  select day, destination, booking_type, channel, currency,
+         sum(modifications), sum(modification_delta), sum(cancellations), sum(refunds)
+  from difference
   group by 1, 2, 3, 4, 5
-  having sum(d.modifications) <> 0 or sum(d.modification_delta) <> 0
-      or sum(d.cancellations) <> 0 or sum(d.refunds) <> 0
+  having sum(modifications) <> 0 or sum(modification_delta) <> 0 or sum(cancellations) <> 0 or sum(refunds) <> 0
   on conflict (day, destination, booking_type, channel, currency) do update
+  set modifications = r.modifications + excluded.modifications,
+      modification_delta = r.modification_delta + excluded.modification_delta,
+      cancellations = r.cancellations + excluded.cancellations,
+      refunds = r.refunds + excluded.refunds
+),
+
+destinations_changed as (
+  insert into destinations_daily as r (day, destination, currency, modifications, modification_delta,
+                                       cancellations, refunds)
+  select day, destination, currency, sum(modifications), sum(modification_delta), sum(cancellations), sum(refunds)
+  from difference
+  group by 1, 2, 3
+  having sum(modifications) <> 0 or sum(modification_delta) <> 0 or sum(cancellations) <> 0 or sum(refunds) <> 0
+  on conflict (day, destination, currency) do update
   set modifications = r.modifications + excluded.modifications,
       modification_delta = r.modification_delta + excluded.modification_delta,
       cancellations = r.cancellations + excluded.cancellations,
@@ -287,14 +315,12 @@ daily_changed as (
 
 insert into hourly as h (bucket, destination, booking_type, channel, currency,
                          modifications, modification_delta, cancellations, refunds, changed_in_batch)
-select d.bucket, b.destination, b.booking_type, b.channel, d.currency,
-       sum(d.modifications), sum(d.modification_delta), sum(d.cancellations), sum(d.refunds),
+select bucket, destination, booking_type, channel, currency,
+       sum(modifications), sum(modification_delta), sum(cancellations), sum(refunds),
        %(batch_no)s
-from difference d
-join bookings b using (booking_id)
+from difference
 group by 1, 2, 3, 4, 5
-having sum(d.modifications) <> 0 or sum(d.modification_delta) <> 0
-    or sum(d.cancellations) <> 0 or sum(d.refunds) <> 0
+having sum(modifications) <> 0 or sum(modification_delta) <> 0 or sum(cancellations) <> 0 or sum(refunds) <> 0
 on conflict (bucket, destination, booking_type, channel, currency) do update
 set modifications = h.modifications + excluded.modifications,
     modification_delta = h.modification_delta + excluded.modification_delta,
@@ -309,10 +335,7 @@ set modifications = h.modifications + excluded.modifications,
 with batch as (
   select e.type, e.data->>'booking_id' as booking_id, e.occurred_at, e.data->>'currency' as currency,
          case when e.type = 'payment.captured' then (e.data->>'amount')::numeric end as amount
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type = any(%(event_types)s::text[])
+  from pulse_batch e
 ),
 
 per_currency as (

@@ -38,17 +38,21 @@ create table bookings (
 ) with (fillfactor = 80);  -- room for HOT updates: bookings change as their events arrive
 create index bookings_customer on bookings (customer_id);
 
--- What each booking's modifications and cancellation add to the hourly rollup,
--- so that a late event can take back and redo its booking's share exactly.
+-- What each booking's modifications and cancellation add to the rollups, so
+-- that a late event can take back and redo its booking's share exactly. Per
+-- UTC quarter hour of the events: its hour is the hourly bucket, and its local
+-- date the business day in any time zone (every UTC offset since 2000 is a
+-- whole number of quarter hours), so a new business time zone regroups the
+-- daily rollups from here and bookings.
 create table booking_contributions (
   booking_id         text        not null,
-  bucket             timestamptz not null,
+  quarter            timestamptz not null,
   currency           char(3)     not null,
   modifications      integer     not null,
   modification_delta numeric     not null,
   cancellations      integer     not null,
   refunds            numeric     not null,
-  primary key (booking_id, bucket, currency)
+  primary key (booking_id, quarter, currency)
 );
 
 -- The hourly rollup behind analytics.bookings_hourly and everything built on it.
@@ -71,9 +75,11 @@ create table hourly (
 );
 create index hourly_changed on hourly (changed_in_batch);
 
--- The same figures per business day (pulse.calendar), so that daily questions
--- over years read one row per day, not 24. Rebuilt from hourly when the
--- business time zone changes (pulse.apply_settings).
+-- The same figures per business day: the local date of each event in
+-- analytics.settings.timezone, so that daily questions over years read one row
+-- per day, not 24, in any time zone. Regrouped from bookings and
+-- booking_contributions when the business time zone changes
+-- (pulse.apply_settings).
 create table daily (
   day                date        not null,
   destination        text        not null,
@@ -89,4 +95,21 @@ create table daily (
   customers          hll         not null default hll_empty(),
   booking_values     tdigest,
   primary key (day, destination, booking_type, channel, currency)
+);
+
+-- Per business day, destination and currency only: the rollup of the most
+-- common analyst question (a month of revenue by destination) reads 1 row per
+-- day and destination and currency, not one per booking type and channel too.
+-- Kept and regrouped like daily.
+create table destinations_daily (
+  day                date        not null,
+  destination        text        not null,
+  currency           char(3)     not null,
+  bookings           bigint      not null default 0,
+  gross_revenue      numeric     not null default 0,
+  modifications      bigint      not null default 0,
+  modification_delta numeric     not null default 0,
+  cancellations      bigint      not null default 0,
+  refunds            numeric     not null default 0,
+  primary key (day, destination, currency)
 );

@@ -21,7 +21,8 @@ recomputed as (
 
 left_out as (
   -- Bookings created before the retention cutoff: their events are partly gone.
-  select c.bucket, b.destination, b.booking_type, b.channel, c.currency,
+  select date_bin('1 hour', c.quarter, timestamptz '2000-01-01 00:00:00+00') as bucket,
+         b.destination, b.booking_type, b.channel, c.currency,
          sum(c.modifications) as modifications, sum(c.modification_delta) as modification_delta,
          sum(c.cancellations) as cancellations, sum(c.refunds) as refunds
   from booking_contributions c
@@ -57,14 +58,31 @@ where bucket >= (select dropped_before from cutoff)
 order by 1;
 
 -- name: verify_bookings_daily
--- The daily rollup is the hourly one regrouped by business day.
-with regrouped as (
-  select c.day, h.destination, h.booking_type, h.channel, h.currency,
-         sum(h.bookings) as bookings, sum(h.gross_revenue) as gross_revenue,
-         sum(h.modifications) as modifications, sum(h.modification_delta) as modification_delta,
-         sum(h.cancellations) as cancellations, sum(h.refunds) as refunds
-  from hourly h
-  join pulse.calendar c using (bucket)
+-- The daily rollup is the bookings and their contributions regrouped by the
+-- local date of each event in the business time zone.
+with settings as (
+  select timezone from analytics.settings
+),
+
+pieces as (
+  select (b.created_at at time zone s.timezone)::date as day, b.destination, b.booking_type, b.channel,
+         b.created_currency as currency, 1 as bookings, b.created_total as gross_revenue,
+         0 as modifications, 0 as modification_delta, 0 as cancellations, 0 as refunds
+  from bookings b, settings s
+  union all
+  select (c.quarter at time zone s.timezone)::date, b.destination, b.booking_type, b.channel, c.currency,
+         0, 0, c.modifications, c.modification_delta, c.cancellations, c.refunds
+  from booking_contributions c
+  join bookings b using (booking_id)
+  cross join settings s
+),
+
+regrouped as (
+  select day, destination, booking_type, channel, currency,
+         sum(bookings) as bookings, sum(gross_revenue) as gross_revenue,
+         sum(modifications) as modifications, sum(modification_delta) as modification_delta,
+         sum(cancellations) as cancellations, sum(refunds) as refunds
+  from pieces
   group by 1, 2, 3, 4, 5
 )
 
@@ -75,6 +93,31 @@ select concat_ws(' ', day, destination, booking_type, channel, currency) as key,
          as recomputed
 from daily d
 full join regrouped r using (day, destination, booking_type, channel, currency)
+where (coalesce(d.bookings, 0), coalesce(d.gross_revenue, 0), coalesce(d.modifications, 0),
+       coalesce(d.modification_delta, 0), coalesce(d.cancellations, 0), coalesce(d.refunds, 0))
+      is distinct from
+      (coalesce(r.bookings, 0), coalesce(r.gross_revenue, 0), coalesce(r.modifications, 0),
+       coalesce(r.modification_delta, 0), coalesce(r.cancellations, 0), coalesce(r.refunds, 0))
+order by 1;
+
+-- name: verify_destinations_daily
+-- The rollup per day, destination and currency is the daily one without booking type and channel.
+with regrouped as (
+  select day, destination, currency,
+         sum(bookings) as bookings, sum(gross_revenue) as gross_revenue,
+         sum(modifications) as modifications, sum(modification_delta) as modification_delta,
+         sum(cancellations) as cancellations, sum(refunds) as refunds
+  from daily
+  group by 1, 2, 3
+)
+
+select concat_ws(' ', day, destination, currency) as key,
+       row(d.bookings, d.gross_revenue, d.modifications, d.modification_delta, d.cancellations, d.refunds)::text
+         as projected,
+       row(r.bookings, r.gross_revenue, r.modifications, r.modification_delta, r.cancellations, r.refunds)::text
+         as recomputed
+from destinations_daily d
+full join regrouped r using (day, destination, currency)
 where (coalesce(d.bookings, 0), coalesce(d.gross_revenue, 0), coalesce(d.modifications, 0),
        coalesce(d.modification_delta, 0), coalesce(d.cancellations, 0), coalesce(d.refunds, 0))
       is distinct from

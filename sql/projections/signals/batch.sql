@@ -1,26 +1,22 @@
 -- The signals projection's statements; see projections/bookings/batch.sql for
--- the parameters every statement receives.
+-- the parameters every statement receives. They read the batch from
+-- pulse_batch (the projection reads_batch_table).
 
 -- name: record_bookings
 -- The batch's bookings (only the creation that holds its booking_id), with their log positions.
 insert into bookings (booking_id, destination, booking_type, currency, total, xact_id, seq)
 select e.data->>'booking_id', e.data->>'destination', e.data->>'booking_type', e.data->>'currency',
        (e.data->>'total_amount')::numeric, e.xact_id, e.seq
-from pulse.events e
-where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type = 'booking.created'
-  and (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id
+from pulse_batch e
+where e.type = 'booking.created' and e.holds_booking
 on conflict (booking_id) do nothing;
 
 -- name: count_minutes
 -- Adds the batch's bookings, cancellations, payments and failed payments to their minute.
 with batch as (
   select e.type, e.occurred_at, e.data, e.xact_id, e.seq
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type in ('booking.created', 'booking.cancelled', 'payment.captured', 'payment.failed')
+  from pulse_batch e
+  where e.type in ('booking.created', 'booking.cancelled', 'payment.captured', 'payment.failed')
 ),
 
 facts as (
@@ -74,10 +70,8 @@ set bookings = m.bookings + excluded.bookings,
 insert into searches as s (bucket, destination, searches, changed_in_batch)
 select date_bin('1 minute', e.occurred_at, timestamptz '2000-01-01 00:00:00+00'), e.data->>'destination', count(*),
        %(batch_no)s
-from pulse.events e
-where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-  and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type = 'search.performed'
+from pulse_batch e
+where e.type = 'search.performed'
 group by 1, 2
 on conflict (bucket, destination) do update
 set searches = s.searches + excluded.searches,
@@ -88,11 +82,8 @@ set searches = s.searches + excluded.searches,
 insert into booking_values as v (day, destination, booking_type, currency, bookings, values)
 select (b.occurred_at at time zone 'UTC')::date, b.data->>'destination', b.data->>'booking_type', b.data->>'currency',
        count(*), tdigest((b.data->>'total_amount')::float8, 100)
-from pulse.events b
-where (b.xact_id, b.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-  and (b.xact_id, b.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and b.type = 'booking.created'
-  and (select i.event_id from pulse.booking_ids i where i.booking_id = b.data->>'booking_id') = b.event_id
+from pulse_batch b
+where b.type = 'booking.created' and b.holds_booking
 group by 1, 2, 3, 4
 on conflict (day, destination, booking_type, currency) do update
 set bookings = v.bookings + excluded.bookings,
@@ -103,10 +94,8 @@ set bookings = v.bookings + excluded.bookings,
 with orphans as (
   insert into held (booking_id, seq, type, received_at)
   select e.data->>'booking_id', e.seq, e.type, e.received_at
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type in ('booking.modified', 'booking.cancelled', 'payment.captured', 'payment.failed')
+  from pulse_batch e
+  where e.type in ('booking.modified', 'booking.cancelled', 'payment.captured', 'payment.failed')
     and not exists (select 1 from bookings b where b.booking_id = e.data->>'booking_id')
   on conflict do nothing
 )
@@ -114,7 +103,5 @@ with orphans as (
 delete from held h
 where h.booking_id = any(array(
   select e.data->>'booking_id'
-  from pulse.events e
-  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
-    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-    and e.type = 'booking.created'));
+  from pulse_batch e
+  where e.type = 'booking.created'));

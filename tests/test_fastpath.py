@@ -1,0 +1,171 @@
+"""The ingest fast path accepts only what the full path accepts, reads it the same way, and follows the registry."""
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, get_type_hints
+
+import simplejson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.fastpath import FAST_TYPES, FastField, fast_event
+from core.events import (
+    EVENT_MODEL_BY_TYPE,
+    EVENT_MODELS,
+    Amount,
+    Currency,
+    Identifier,
+    ValidEvent,
+    data_model,
+    type_name,
+    validate_event,
+)
+from tests.support.events import REQUIRED_DATA, make_event
+
+TRICKY_VALUES: list[Any] = [
+    None,
+    True,
+    0,
+    -1,
+    12,
+    1.5,
+    "",
+    "x",
+    "EUR",
+    "eur",
+    "XYZ",
+    "120.50",
+    "1.00001",
+    "-0.01",
+    "1e3",
+    "12.3.4",
+    "0120.5",
+    "99999999999999.9999",
+    "999999999999999.9",
+    "1_000",
+    "\u0663",
+    "NaN",
+    " 1",
+    "a" * 200,
+    "a" * 201,
+    "2026-06-01",
+    "2026-02-30",
+    "20260601",
+    "next June",
+    {"k": [1, 2]},
+    [1],
+    "\u00e9\u00e9",
+    "nul\u0000",
+    "\ud800",
+    str(uuid.uuid4()),
+    str(uuid.uuid4()).upper(),
+    uuid.uuid4().hex,
+    "{" + str(uuid.uuid4()) + "}",
+    "2026-11-01T08:15:00+01:00",
+    "2026-11-01T08:15:00Z",
+    "2026-11-01T08:15:00",
+    "2026-11-01 08:15:00Z",
+    "2026-11-01T08:15:00.1234567Z",
+    "2026-11-01T24:00:00Z",
+    "2026-11-01T23:59:60Z",
+    "1999-12-31T23:59:59Z",
+    "2026-11-01T08:15:00-00:00",
+    "2026-11-01T08:15:00+23:59",
+    "2026-11-01t08:15:00z",
+]
+NUMBERS = ["120.50", "1E2", "1e2", "-0", "00.1", "1.0", "12345678901234.1234", "123456789012345.1", "0.00001", "7"]
+DATA_FIELDS = sorted({name for model in EVENT_MODELS for name in data_model(model).model_fields} | {"note"})
+
+
+def line_variants() -> st.SearchStrategy[bytes]:
+    kinds = st.sampled_from(sorted(REQUIRED_DATA))
+    fields = st.sampled_from(["event_id", "type", "occurred_at", "data", "extra"])
+    data_fields = st.sampled_from(DATA_FIELDS)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> bytes:
+        event = make_event(draw(kinds))
+        event["occurred_at"] = (datetime.now(UTC) - timedelta(minutes=draw(st.integers(0, 10**6)))).isoformat()
+        for _ in range(draw(st.integers(0, 3))):
+            action = draw(st.integers(0, 3))
+            if action == 0:
+                event[draw(fields)] = draw(st.sampled_from(TRICKY_VALUES))
+            elif action == 1 and isinstance(event.get("data"), dict):
+                event["data"][draw(data_fields)] = draw(st.sampled_from(TRICKY_VALUES))
+            elif action == 2 and isinstance(event.get("data"), dict):
+                event["data"].pop(draw(data_fields), None)
+            elif action == 3:
+                event.pop(draw(fields), None)
+        text = json.dumps(event, ensure_ascii=draw(st.booleans()))
+        # Amounts as JSON numbers the way senders write them.
+        if draw(st.booleans()) and isinstance(event.get("data"), dict):
+            for name in ("total_amount", "amount", "refund_amount"):
+                value = event["data"].get(name)
+                if isinstance(value, str):
+                    text = text.replace(f'"{name}": "{value}"', f'"{name}": {draw(st.sampled_from(NUMBERS))}')
+        # A key sent twice: the last one counts, for msgspec, simplejson and jsonb alike.
+        if draw(st.integers(0, 9)) == 0 and text.endswith("}}"):
+            name = draw(data_fields)
+            text = text[:-2] + f', "{name}": {json.dumps(draw(st.sampled_from(TRICKY_VALUES)))}' + "}}"
+        return text.encode("utf-8", "surrogatepass")
+
+    return build()
+
+
+def full_path(line: bytes) -> ValidEvent | list[Any] | None:
+    try:
+        candidate = simplejson.loads(line.decode(), use_decimal=True, allow_nan=False)
+    except ValueError:
+        return None
+    return validate_event(candidate)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(line_variants())
+def test_the_fast_path_accepts_nothing_the_full_path_refuses(line: bytes) -> None:
+    fast = fast_event(line)
+    if fast is None:
+        return
+    full = full_path(line)
+    assert isinstance(full, ValidEvent), (line, full)
+    assert fast.event_id == full.event_id
+    assert fast.type == full.type
+    assert fast.occurred_at == full.occurred_at
+    assert simplejson.loads(fast.data, use_decimal=True) == full.data
+    if "booking_id" in data_model(EVENT_MODEL_BY_TYPE[fast.type]).model_fields:
+        assert fast.booking_id == full.data["booking_id"]
+
+
+def test_the_fast_path_takes_ordinary_events() -> None:
+    for kind in REQUIRED_DATA:
+        event = make_event(kind)
+        assert fast_event(json.dumps(event).encode()) is not None, kind
+    numeric = json.dumps(make_event("booking.created")).replace('"120.50"', "120.50")
+    assert fast_event(numeric.encode()) is not None
+
+
+def test_what_the_fast_path_leaves_to_the_full_path() -> None:
+    event = make_event("booking.created")
+    event["data"]["note"] = "caf\u00e9"
+    assert fast_event(json.dumps(event, ensure_ascii=True).encode()) is None  # a \\u escape
+    assert fast_event(json.dumps(event, ensure_ascii=False).encode()) is not None
+    event["data"]["deep"] = json.loads("[" * 70 + "]" * 70)
+    assert fast_event(json.dumps(event, ensure_ascii=False).encode()) is None
+
+
+def test_the_fast_path_has_the_registry_fields_of_every_type() -> None:
+    """The registry owns the rules: each type's fast path has exactly its fields, kinds and required ones."""
+    kinds = {Identifier: "identifier", Amount: "amount", Currency: "currency", date: "date"}
+    for model in EVENT_MODELS:
+        data = data_model(model)
+        hints = get_type_hints(data, include_extras=True)
+        expected = []
+        for name, info in data.model_fields.items():
+            hint = hints[name]
+            base = next((kind for annotation, kind in kinds.items() if hint is annotation), None)
+            if base is None:
+                base = next(kind for annotation, kind in kinds.items() if hint == annotation | None)
+            expected.append(FastField(name, base, info.is_required()))
+        assert type_name(model) in FAST_TYPES, type_name(model)
+        assert FAST_TYPES[type_name(model)].fields == tuple(expected), type_name(model)
