@@ -22,7 +22,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from app import ingest, operations
+from app import forecasts, ingest, operations
 from app.auth import Authenticator, parse_token, requires, set_ticket
 from app.ingest import BadBody
 from app.logs import RequestLog, configure_logging
@@ -361,6 +361,9 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
         # The alert detector, data-quality checks and webhook delivery (app/operations.py).
         for number, work in enumerate(operations.background_tasks(projector_pool, settings, alerts_woken, stop)):
             side_tasks.append(asyncio.create_task(work, name=f"alerting:{number}"))
+        # Forecast refreshes, run as `pulse forecast run` in a subprocess when due (app/forecasts.py).
+        for work in forecasts.background_tasks(projector_pool, settings, stop):
+            side_tasks.append(asyncio.create_task(work, name="forecasts"))
 
         def watch(task: asyncio.Task[None]) -> None:
             if not task.cancelled() and task.exception() is not None:
@@ -411,6 +414,7 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
             Route("/v1/metrics/{name}", get_metric),
             Route("/v1/openapi.json", get_openapi),
             *operations.ROUTES,
+            *forecasts.ROUTES,
         ],
         middleware=[
             Middleware(operations.RequestTimer),

@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import psycopg
+from psycopg import sql
 
 from app.logs import configure_logging
 from core.migrate import migrate
@@ -256,6 +258,38 @@ def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_forecast_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Refreshes the demand forecasts and the customer predictions now (docs/forecasting.md)."""
+    from app.forecasting import store
+
+    if args.nice:
+        os.nice(args.nice)
+    kinds = {"all": store.KINDS, "demand": ("demand",), "customers": ("customer_value",)}[args.only]
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            # As the server's background jobs act: the projector writes forecasts.
+            conn.execute(sql.SQL("set role {}").format(sql.Identifier(settings.role("projector"))))
+            done = store.run(conn, kinds, last_day=args.as_of, older_than=args.if_older_than, n_jobs=args.jobs)
+    except store.Busy as busy:
+        print(f"forecast: {busy}; nothing done")
+        return 3
+    except (store.RefreshRefused, psycopg.Error) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not done:
+        print(f"forecast: nothing due (each refresh is younger than {args.if_older_than:g} s)")
+    for refreshed in done:
+        print(f"{refreshed.kind}: {refreshed.summary} ({refreshed.seconds:.1f} s)")
+    return 0
+
+
+def day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a day such as 2026-11-25, not {text!r}") from None
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     """pulse token create|list|revoke: API tokens, stored hashed."""
     from app.auth import new_token, scopes_from
@@ -457,6 +491,35 @@ def parser() -> argparse.ArgumentParser:
     detect.add_argument("--at", default=None, help="as of this RFC 3339 time (default: now)")
     detect.set_defaults(handler=cmd_detect)
 
+    forecast = commands.add_parser("forecast", help="demand forecasts and predicted customer value")
+    forecast_commands = forecast.add_subparsers(dest="forecast_command", required=True)
+    forecast_run = forecast_commands.add_parser(
+        "run", help="refresh the demand forecasts and customer predictions now (docs/forecasting.md)"
+    )
+    forecast_run.add_argument(
+        "--only", choices=("all", "demand", "customers"), default="all", help="refresh only these (default: all)"
+    )
+    forecast_run.add_argument(
+        "--as-of", type=day, help="last day of history to use, YYYY-MM-DD (default: yesterday, business time zone)"
+    )
+    forecast_run.add_argument(
+        "--if-older-than", type=float, metavar="SECONDS", help="refresh only what is older than this (the schedule)"
+    )
+    forecast_run.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=os.cpu_count() or 1,
+        help="worker processes for the models (default: cores)",
+    )
+    forecast_run.add_argument("--nice", type=int, default=0, help=argparse.SUPPRESS)
+    forecast_run.set_defaults(handler=cmd_forecast_run)
+    # Parsed by app.forecasting.evaluate itself (main() hands it the arguments): listed here for --help.
+    forecast_commands.add_parser(
+        "evaluate",
+        help="backtest the forecaster on a ds,y CSV: --csv FILE --season N --horizon H [--json]",
+        add_help=False,
+    )
+
     token = commands.add_parser("token", help="API tokens: create, list, revoke")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="a new token; printed alone on the last line")
@@ -476,7 +539,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:2] == ["forecast", "evaluate"]:
+        # Needs no database and no settings: the forecaster on a CSV file.
+        from app.forecasting.evaluate import main as evaluate
+
+        return evaluate(arguments[2:])
+    args = parser().parse_args(arguments)
     try:
         settings = Settings.from_env()
     except SettingsError as error:

@@ -124,6 +124,32 @@ class Dimensions(_Message):
     booking_types: list[str]
 
 
+class ForecastPoint(_Message):
+    day: str = Field(description="A business day (YYYY-MM-DD) forecast.")
+    forecast: float = Field(description="Expected bookings that day.")
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+class ActualPoint(_Message):
+    day: str
+    value: int = Field(description="Bookings created that business day.")
+
+
+class ForecastMessage(_Message):
+    """GET /v1/forecast: bookings per business day, the latest forecast with 80 % and 95 % intervals, and the
+    actual bookings of the 60 days before it (up to yesterday)."""
+
+    series: str = Field(description="bookings/total, bookings/destination/NAME or bookings/booking_type/NAME.")
+    model: str | None = Field(description="The model behind the numbers (analytics.forecast_series.model).")
+    generated_at: str
+    points: list[ForecastPoint]
+    actual: list[ActualPoint]
+    note: str | None = Field(description="Why the forecast is not simply a fitted model's (too short, reconciled).")
+
+
 TOPIC_MESSAGES: dict[str, type[_Message]] = {
     "kpis": KpisMessage,
     "hourly": HourlyMessage,
@@ -174,7 +200,7 @@ def _snapshot(model: str, summary: str, extra: list[dict[str, Any]] | None = Non
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    models: list[type[BaseModel]] = [*TOPIC_MESSAGES.values(), Dimensions]
+    models: list[type[BaseModel]] = [*TOPIC_MESSAGES.values(), Dimensions, ForecastMessage]
     _, definitions = models_json_schema(
         [(model, "serialization") for model in models], ref_template="#/components/schemas/{model}"
     )
@@ -266,6 +292,36 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Destinations and booking types of the last 90 days",
                     "responses": {
                         "200": {"description": "", "content": {"application/json": {"schema": _ref("Dimensions")}}},
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/v1/forecast": {
+                "get": {
+                    "summary": "Bookings forecast per business day for the filters, and the actual series before it",
+                    "description": (
+                        "From the latest refresh (docs/forecasting.md): overall, per destination or per booking "
+                        "type; a destination and a booking type together have no forecast (404)."
+                    ),
+                    "parameters": [
+                        *_FILTERS[:2],
+                        {
+                            "name": "horizon",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 30},
+                            "description": "Days forecast, from the first day of the latest refresh.",
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The forecast",
+                            "content": {"application/json": {"schema": _ref("ForecastMessage")}},
+                        },
+                        "400": _ERROR,
+                        "404": {
+                            "description": "No forecast for these filters (yet)",
+                            "content": {"application/json": {"schema": _ref("Error")}},
+                        },
                         "503": _UNAVAILABLE,
                     },
                 }

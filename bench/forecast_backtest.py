@@ -17,8 +17,10 @@ machine would take).
 `python -m bench.forecast_backtest` generates realistic synthetic booking
 traffic -- destinations and booking types, weekly and yearly seasonality,
 growth, overdispersed noise, holidays, bookings and revenue -- prints the
-figures on stderr and writes them as one JSON object to stdout. Someone will
-later feed `backtest_levels()` the real series from the database views.
+figures on stderr and writes them as one JSON object to stdout.
+`python -m bench.forecasts` feeds `backtest_levels()` the same traffic after a
+trip through the database: events, projections, the series read back as a
+refresh reads them.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from app.forecasting.demand import SEASON, Hierarchy, forecast_demand
@@ -154,9 +158,18 @@ def _cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def synthetic_bookings(
-    destinations: int = 10, days: int = 400, seed: int = 0, start: str = "2024-01-01"
-) -> tuple[pd.DataFrame, list[Hierarchy]]:
+@dataclass(frozen=True)
+class Traffic:
+    """Simulated daily bookings per destination and booking type (arrays indexed destination, type, day)."""
+
+    days: pd.DatetimeIndex
+    counts: npt.NDArray[np.float64]
+    revenue: npt.NDArray[np.float64]
+    # Per destination and type, the scale of each booking's gamma-distributed value (shape 4).
+    value_scale: npt.NDArray[np.float64]
+
+
+def simulate_traffic(destinations: int = 10, days: int = 400, seed: int = 0, start: str = "2024-01-01") -> Traffic:
     """A realistic-looking daily booking history: bookings and revenue, per destination and booking type.
 
     Each destination has its own level (a few big ones, many small ones), growth,
@@ -164,8 +177,7 @@ def synthetic_bookings(
     pattern (fewer bookings at the weekend); counts are negative binomial
     (overdispersed); Black Friday and Cyber Monday bring spikes, Christmas Day
     and New Year's Day dips. Every booking gets a type (with destination-specific
-    shares) and a gamma-distributed value (by type and destination). Totals and
-    types are sums over destinations, so the hierarchies hold exactly.
+    shares) and a gamma-distributed value (by type and destination).
     """
     rng = np.random.default_rng(seed)
     day_index = pd.date_range(start, periods=days, freq="D")
@@ -184,6 +196,7 @@ def synthetic_bookings(
     type_value = np.array([300.0, 450.0, 1200.0, 150.0, 60.0])
     counts = np.zeros((destinations, len(TYPES), days))
     revenue = np.zeros((destinations, len(TYPES), days))
+    value_scale = np.zeros((destinations, len(TYPES)))
     for d in range(destinations):
         level = 150.0 / (d + 1) ** 0.8 + rng.uniform(2, 10)
         growth = 1 + rng.uniform(-0.0003, 0.0015) * t
@@ -197,10 +210,22 @@ def synthetic_bookings(
         split = np.array([rng.multinomial(n, shares) for n in daily]).T  # (type, day)
         counts[d] = split
         scale = type_value * rng.uniform(0.7, 1.4) / 4.0  # gamma shape 4: mean value type_value x factor
+        value_scale[d] = scale
         for k in range(len(TYPES)):
             has = split[k] > 0
             revenue[d, k, has] = rng.gamma(4.0 * split[k, has], scale[k])
+    return Traffic(day_index, counts, revenue, value_scale)
 
+
+def synthetic_bookings(
+    destinations: int = 10, days: int = 400, seed: int = 0, start: str = "2024-01-01"
+) -> tuple[pd.DataFrame, list[Hierarchy]]:
+    """simulate_traffic() as daily series, bookings and revenue, overall, per destination and per booking type.
+
+    Totals and types are sums over destinations, so the hierarchies hold exactly.
+    """
+    traffic = simulate_traffic(destinations, days, seed, start)
+    day_index, counts, revenue = traffic.days, traffic.counts, traffic.revenue
     frames = []
     hierarchies = []
     for metric, values in (("bookings", counts), ("revenue", np.round(revenue, 2))):

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Alerts (docs/alerts.md): how often the detector and the data-quality checks run (0: never, in this process).
     detector_interval: Annotated[float, Field(ge=0, le=86400)] = 60.0
     dq_interval: Annotated[float, Field(ge=0, le=86400)] = 300.0
+    # Demand forecasts and customer predictions (docs/forecasting.md): refreshed when the latest is older than this
+    # many seconds, by `pulse forecast run` in a subprocess (0: never, in this process).
+    forecast_interval: Annotated[float, Field(ge=0, le=30 * 86400)] = 86400.0
     # Webhooks that receive new, escalated and resolved alerts (comma-separated URLs), and the HMAC secret.
     alert_webhooks: Annotated[tuple[str, ...], NoDecode] = ()
     alert_webhook_secret: str = ""

@@ -125,6 +125,13 @@ begin
     'grant select on analytics.alerts, analytics.alert_rules, analytics.dq_results, analytics.dq_checks to %I',
     dashboard);
   execute format('grant update (status, acknowledged_by, resolved_by) on analytics.alerts to %I', analyst);
+  -- Forecasts and predicted customer value: the projector writes them (pulse forecast
+  -- run, and the server's schedule through it); dashboards read the forecasts
+  -- (GET /v1/forecast); analysts read all of analytics already.
+  execute format(
+    'grant select, insert, update, delete on analytics.demand_forecast, analytics.forecast_series, '
+    'analytics.customer_prediction, analytics.forecast_runs to %I', projector);
+  execute format('grant select on analytics.demand_forecast, analytics.forecast_series to %I', dashboard);
   execute format('grant usage on all sequences in schema pulse, analytics to %I', projector);
   if to_regnamespace('procrastinate') is not null then
     -- The job queue that delivers webhooks.

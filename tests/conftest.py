@@ -48,9 +48,15 @@ def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    # Tokens are tested on their own (tests/test_auth.py); elsewhere the API is open.
+    # Tokens are tested on their own (tests/test_auth.py); elsewhere the API is open. Forecast refreshes run
+    # only where a test asks for them (tests/test_forecasts.py): each would fit models for seconds.
     return Settings(
-        database_url=database_url, use_local_cluster=False, poll_interval=0.2, shutdown_grace=5.0, auth="off"
+        database_url=database_url,
+        use_local_cluster=False,
+        poll_interval=0.2,
+        shutdown_grace=5.0,
+        auth="off",
+        forecast_interval=0,
     )
 
 

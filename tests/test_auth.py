@@ -48,11 +48,13 @@ def test_each_endpoint_wants_a_token_with_its_scope(secured: str, database_url: 
     assert wrong_scope.status_code == 403 and "not ingest" in wrong_scope.json()["error"]
     assert httpx2.post(secured + "/v1/events", json=event, headers=bearer(ingest), timeout=10).status_code == 200
 
-    for path in ("/v1/metrics/kpis", "/v1/metrics/dimensions", "/v1/status", "/v1/stream?topics=kpis"):
+    for path in ("/v1/metrics/kpis", "/v1/metrics/dimensions", "/v1/status", "/v1/stream?topics=kpis", "/v1/forecast"):
         assert httpx2.get(secured + path, timeout=10).status_code == 401, path
         assert httpx2.get(secured + path, headers=bearer(ingest), timeout=10).status_code == 403, path
     assert httpx2.get(secured + "/v1/metrics/kpis", headers=bearer(reader), timeout=10).status_code == 200
     assert httpx2.get(secured + "/v1/status", headers=bearer(admin), timeout=10).status_code == 200
+    # Let through, to say there is no forecast yet.
+    assert httpx2.get(secured + "/v1/forecast", headers=bearer(reader), timeout=10).status_code == 404
     with httpx2.stream("GET", secured + "/v1/stream", headers=bearer(reader), timeout=10) as stream:
         assert stream.status_code == 200
     # What holds no business data stays open.

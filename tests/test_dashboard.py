@@ -1,6 +1,7 @@
 """The dashboard at / in a real headless Chromium, on a real server: live numbers, filters, text stays text."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from core.settings import Settings
-from tests.support.events import booking, make_event
-from tests.support.processes import running_server
+from tests.support.events import booking, daily_bookings, make_event
+from tests.support.processes import pulse, running_server
 
 SCREENSHOTS = Path(__file__).parent / "artifacts"
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
@@ -94,3 +95,58 @@ def test_the_dashboard_shows_live_figures_and_event_text_as_text(database_url: s
         wait_until(browser, lambda: text(browser, "kpi-bookings") == "1" and "destination=Tokyo" in browser.current_url)
         assert "Lisbon" not in text(browser, "top-destinations")
         wait_until(browser, lambda: text(browser, "connection") == "live")
+
+
+# Pixels of the forecast chart's plot area right of the middle (the days ahead: 30 of the 90 days shown) and
+# below the legend, in the band's orange (Okabe-Ito #E69F00, drawn translucent) or the forecast line's
+# vermillion: red well above green, green well above blue. The actual series is blue, the grid grey.
+FORECAST_PIXELS = """
+const canvas = document.querySelector("[data-testid='chart-forecast']");
+const top = Math.floor(canvas.height * 0.3), left = Math.floor(canvas.width * 0.6);
+const data = canvas.getContext('2d').getImageData(left, top, canvas.width - left, canvas.height - top).data;
+let found = 0;
+for (let i = 0; i < data.length; i += 4) {
+  if (data[i + 3] > 0 && data[i] > data[i + 1] + 40 && data[i + 1] > data[i + 2] + 40) found++;
+}
+return found;
+"""
+
+
+def test_the_forecast_band_appears_once_a_forecast_exists(database_url: str, browser: webdriver.Chrome) -> None:
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    history = daily_bookings({("Lisbon", "flight"): 5, ("Tokyo", "hotel"): 3}, days=56, last_day=yesterday)
+    with running_server(database_url, PULSE_POLL_INTERVAL="0.2") as base:
+        for start in range(0, len(history), 1000):
+            posted = httpx2.post(base + "/v1/events", json=history[start : start + 1000], timeout=30)
+            assert posted.status_code == 200
+        browser.get(base + "/")
+        wait_until(browser, lambda: text(browser, "forecast-note") == "No forecast for this selection yet.")
+        assert browser.execute_script(FORECAST_PIXELS) == 0
+
+        def caught_up() -> bool:
+            status = httpx2.get(base + "/v1/status", timeout=10).json()
+            return bool(status["projections"]["bookings"]["lag"] == 0)
+
+        wait_until(browser, caught_up)
+        done = pulse(database_url, "forecast", "run", "--only", "demand", "--jobs", "1")
+        assert done.returncode == 0, done.stderr
+
+        # The dashboard asks again every 10 minutes; a reload asks now.
+        browser.refresh()
+        wait_until(browser, lambda: "model bottom_up" in browser.find_element(By.CSS_SELECTOR, ".area-forecast").text)
+        assert wait_until(browser, lambda: browser.execute_script(FORECAST_PIXELS) > 1000)
+        assert "bottom-up" in text(browser, "forecast-note")
+        wait_until(browser, lambda: text(browser, "connection") == "live")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        assert browser.save_screenshot(str(SCREENSHOTS / "dashboard-forecast.png"))
+
+        # A destination has a forecast of its own; a destination and a booking type together have none.
+        picker = browser.find_element(By.CSS_SELECTOR, "[data-testid='filter-destination']")
+        wait_until(browser, lambda: "Tokyo" in picker.text)
+        Select(picker).select_by_value("Tokyo")
+        wait_until(browser, lambda: "destination=Tokyo" in browser.current_url)
+        wait_until(browser, lambda: browser.execute_script(FORECAST_PIXELS) > 1000)
+        types = browser.find_element(By.CSS_SELECTOR, "[data-testid='filter-booking_type']")
+        wait_until(browser, lambda: "hotel" in types.text)
+        Select(types).select_by_value("hotel")
+        wait_until(browser, lambda: text(browser, "forecast-note") == "No forecast for this selection yet.")

@@ -1,8 +1,12 @@
-"""The forecast backtest benchmark's pure part runs and reports every level."""
+"""The forecast benchmarks: the backtest's pure part reports every level; the database one sends valid events."""
+
+from datetime import date
 
 import numpy as np
 
-from bench.forecast_backtest import backtest_levels, synthetic_bookings
+from bench.forecast_backtest import backtest_levels, simulate_traffic, synthetic_bookings
+from bench.forecasts import booking_events
+from core.events import validate_event
 
 
 def test_synthetic_bookings_hold_their_hierarchies() -> None:
@@ -23,3 +27,16 @@ def test_backtest_levels_reports_every_level() -> None:
         assert level["median_mase"] > 0 and level["forecasts_scored"] > 0 and level["median_mase_seasonal_naive"] > 0
         assert 0 <= level["coverage_80"] <= level["coverage_95"] <= 1
     assert len(figures["refresh_seconds"]) == 1 and figures["series"] == 16
+
+
+def test_the_database_benchmark_sends_valid_events_for_every_simulated_booking() -> None:
+    days = list(booking_events(destinations=2, days=20, last_day=date(2026, 3, 31), seed=4))
+    assert len(days) == 20
+    traffic = simulate_traffic(2, 20, 4, "2026-03-12")
+    assert [len(rows) for rows in days] == [int(n) for n in traffic.counts.sum(axis=(0, 1))]
+    for rows in days[:3]:
+        for row in rows:
+            event = {"event_id": row["i"], "type": row["t"], "occurred_at": row["o"], "data": row["d"]}
+            assert not isinstance(validate_event(event), list), event
+    currencies = {row["d"]["currency"] for rows in days for row in rows}
+    assert currencies == {"USD", "EUR"}

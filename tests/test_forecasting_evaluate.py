@@ -103,7 +103,8 @@ def test_bad_input_is_one_line_and_exit_2(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([], "the following arguments are required: csv"),
+        ([], "no CSV file: give one with --csv FILE"),
+        (["--csv", "{csv}", "other.csv"], "two CSV files given"),
         (["missing.csv"], "missing.csv: no such file"),
         (["{csv}", "--horizon", "x"], "invalid int value: 'x'"),
         (["{csv}", "--horizon", "0"], "horizon must be at least 1"),

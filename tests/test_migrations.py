@@ -150,6 +150,11 @@ ANALYTICS_TABLES = {
     "alert_rules",
     "dq_checks",
     "dq_results",
+    # Forecasts and predicted customer value: written by each refresh, read by analysts.
+    "forecast_runs",
+    "forecast_series",
+    "demand_forecast",
+    "customer_prediction",
 }
 
 

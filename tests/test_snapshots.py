@@ -151,5 +151,5 @@ def test_snapshots_are_the_stream_messages_and_match_the_api_description(
     assert top["Lisbon"]["revenue"] is None and first["top_destinations"]["missing_rates"] == ["JPY"]
     assert first["funnel"]["checkouts"] == 1
     paths = set(described["paths"])
-    assert {"/v1/events", "/v1/stream", "/v1/metrics/kpis", "/v1/openapi.json"} <= paths
+    assert {"/v1/events", "/v1/stream", "/v1/metrics/kpis", "/v1/forecast", "/v1/openapi.json"} <= paths
     assert set(described["paths"]["/v1/stream"]["get"]["x-topics"]) == {*SNAPSHOTS.values(), "alerts"}

@@ -1,4 +1,4 @@
-"""`pulse forecast evaluate`: how well would the demand forecast have done on this series?
+"""`pulse forecast evaluate --csv FILE`: how well would the demand forecast have done on this series?
 
 Reads a CSV with columns `ds,y` (ISO 8601 dates, numbers), holds out the last
 `horizon` points, chooses a model exactly as the demand forecasts do -- a
@@ -203,7 +203,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(prog: str = "pulse forecast evaluate") -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description="Backtest the demand forecast on a ds,y CSV: hold out the last H points.")
-    parser.add_argument("csv", help="a CSV file with columns ds (ISO 8601 date) and y (number)")
+    parser.add_argument("--csv", metavar="FILE", help="a CSV file with columns ds (ISO 8601 date) and y (number)")
+    parser.add_argument("csv_file", nargs="?", metavar="FILE", help="the same, given without --csv")
     parser.add_argument("--season", type=int, default=7, help="seasonal period in rows (default 7: weekly, daily data)")
     parser.add_argument("--horizon", type=int, default=28, help="points held out and forecast (default 28)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -214,7 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command; 0 on success, 2 on bad input, 1 if the models themselves failed."""
     try:
         args = build_parser().parse_args(argv)
-        y, zero_filled = read_series(args.csv)
+        if args.csv and args.csv_file and args.csv != args.csv_file:
+            raise InputError(f"two CSV files given ({args.csv_file} and --csv {args.csv}): evaluate one at a time")
+        path = args.csv or args.csv_file
+        if not path:
+            raise InputError("no CSV file: give one with --csv FILE")
+        y, zero_filled = read_series(path)
         evaluation = evaluate_series(y, args.season, args.horizon, zero_filled)
     except InputError as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
@@ -227,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(evaluation.as_dict(), allow_nan=False))
     else:
-        print(format_table(evaluation, str(args.csv)))
+        print(format_table(evaluation, str(path)))
     return 0
 
 

@@ -49,6 +49,16 @@ customers as (
   left join booked b using (customer_id)
   left join net_value v using (customer_id)
   cross join rules r
+),
+
+predicted as (
+  -- The latest refresh of the predictions; a value predicted in another
+  -- reporting currency than today's is not shown.
+  select p.customer_id, p.probability_alive, p.expected_bookings_12m,
+         case when p.reporting_currency = s.reporting_currency then p.expected_value_12m end as expected_value_12m,
+         p.generated_at
+  from analytics.customer_prediction p
+  cross join analytics.settings s
 )
 
 select
@@ -80,10 +90,15 @@ select
     else 'registered'
   end as journey_stage,
   registered_at,
-  last_seen_at
-from customers;
+  last_seen_at,
+  p.probability_alive,
+  p.expected_bookings_12m,
+  p.expected_value_12m,
+  p.generated_at as predicted_at
+from customers
+left join predicted p using (customer_id);
 
-comment on view analytics.customer_lifetime is 'Per customer: lifetime bookings and net value in the reporting currency, RFM segment (thresholds in analytics.customer_segment_rules) and journey stage. See docs/analytics.md.';
+comment on view analytics.customer_lifetime is 'Per customer: lifetime bookings and net value in the reporting currency, RFM segment (thresholds in analytics.customer_segment_rules), journey stage, and the predicted value of the next 12 months. See docs/analytics.md.';
 comment on column analytics.customer_lifetime.customer_id is 'Customer id as sent.';
 comment on column analytics.customer_lifetime.lifetime_bookings is 'Bookings created.';
 comment on column analytics.customer_lifetime.lifetime_net_value is 'Sum over their bookings of the total at creation plus modifications minus refunds, each converted at the rate in force at its time; NULL when a currency has no rate.';
@@ -96,3 +111,7 @@ comment on column analytics.customer_lifetime.segment is 'First that applies: pr
 comment on column analytics.customer_lifetime.journey_stage is 'Latest step: lapsed (booked, then no activity for lapsed_days), in checkout, searched (after any booking), cancelled (latest booking cancelled), booked, or registered.';
 comment on column analytics.customer_lifetime.registered_at is 'occurred_at of customer.registered; NULL when none arrived.';
 comment on column analytics.customer_lifetime.last_seen_at is 'Latest occurred_at among the customer''s registrations, searches, checkouts and bookings.';
+comment on column analytics.customer_lifetime.probability_alive is 'Predicted probability that the customer is still active (BG/NBD, analytics.customer_prediction); NULL without a booking or before the first refresh.';
+comment on column analytics.customer_lifetime.expected_bookings_12m is 'Predicted booking days in the 12 months after the prediction''s history (BG/NBD).';
+comment on column analytics.customer_lifetime.expected_value_12m is 'Predicted net value of the next 12 months in the reporting currency (BG/NBD x Gamma-Gamma), next to the historical lifetime_net_value; NULL when it could not be predicted.';
+comment on column analytics.customer_lifetime.predicted_at is 'When the prediction was made (analytics.customer_prediction.generated_at).';

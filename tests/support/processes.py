@@ -59,8 +59,9 @@ def pulse_process(args: list[str], database_url: str, **env: str) -> subprocess.
 def running_server(database_url: str, workers: int = 1, **env: str) -> Iterator[str]:
     """A real `pulse serve` process; yields its base URL and checks it stops cleanly."""
     port = free_port()
-    # Tokens are tested on their own; elsewhere the API is open unless the caller sets PULSE_AUTH.
-    env = {"PULSE_AUTH": "off", **env}
+    # Tokens are tested on their own; elsewhere the API is open unless the caller sets PULSE_AUTH. Forecast
+    # refreshes (a subprocess fitting models) run only when the caller sets PULSE_FORECAST_INTERVAL.
+    env = {"PULSE_AUTH": "off", "PULSE_FORECAST_INTERVAL": "0", **env}
     process = pulse_process(["serve", "--port", str(port), "--workers", str(workers)], database_url, **env)
     base = f"http://127.0.0.1:{port}"
 
