@@ -61,7 +61,7 @@ def test_a_transaction_that_commits_late_is_not_skipped(
         late = append_in(t2, booking("Late"))
         assert early < late
         t2.commit()
-        asyncio.run(drain(settings, batch_size=10))
+        asyncio.run(drain(settings, batch_size=10, patience=0))
         checkpoint = db.execute(
             "select xact_id::text::bigint, seq from pulse.projection_checkpoints where projection = 'bookings'"
         ).fetchone()
@@ -82,7 +82,7 @@ def test_a_transaction_with_an_older_id_but_later_insert_is_not_skipped(
         last_written = append_in(t1, booking("First"))
         assert last_written[1] > first_written[1] and last_written[0] < first_written[0]
         t2.commit()
-        asyncio.run(drain(settings, batch_size=10))
+        asyncio.run(drain(settings, batch_size=10, patience=0))
         assert [row[1] for row in rollup(db)] == ["Warm-up"]
         t1.commit()
     asyncio.run(drain(settings, batch_size=10))

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 
 from app import ingest
 from core.db import make_pool
@@ -44,14 +45,22 @@ def append_in(conn: psycopg.Connection[Any], event: dict[str, Any]) -> LogPositi
     return LogPosition(row[1], row[2])
 
 
-async def drain(settings: Settings, batch_size: int, projections: tuple[Projection, ...] = ALL_PROJECTIONS) -> int:
-    """Runs fresh workers (as after a restart) until the log is applied; returns the batches."""
+async def drain(
+    settings: Settings, batch_size: int, projections: tuple[Projection, ...] = ALL_PROJECTIONS, patience: float = 10.0
+) -> int:
+    """Runs fresh workers (as after a restart) until the log is applied; returns the batches.
+
+    A transaction still running elsewhere (a running app's alert detector, say) holds the horizon below
+    events already committed: drain waits up to `patience` seconds for it to end. Tests that keep a writer
+    open on purpose pass 0.
+    """
     # As the server runs them: with the projector's role and nothing more.
     async with make_pool(settings.database_url, max_size=2, role=settings.role("projector")) as pool:
         batches = 0
         for projection in projections:
             worker = ProjectionWorker(pool, projection, settings.model_copy(update={"batch_size": batch_size}))
             await worker.ensure_checkpoint()
+            deadline = asyncio.get_running_loop().time() + patience
             while True:
                 outcome = await worker.run_batch()
                 if outcome.events:
@@ -59,9 +68,27 @@ async def drain(settings: Settings, batch_size: int, projections: tuple[Projecti
                 elif outcome.locked_elsewhere:
                     # Another worker (a running app's) is applying a batch: the log is applied once it commits.
                     await asyncio.sleep(0.01)
+                elif (
+                    outcome.writers_running
+                    and asyncio.get_running_loop().time() < deadline
+                    and await _committed_beyond_checkpoint(pool, worker.checkpoint_name)
+                ):
+                    await asyncio.sleep(0.01)
                 else:
                     break
         return batches
+
+
+async def _committed_beyond_checkpoint(pool: AsyncConnectionPool[Any], checkpoint: str) -> bool:
+    async with pool.connection() as conn:
+        row = await (
+            await conn.execute(
+                "select exists (select from pulse.events e, pulse.projection_checkpoints c"
+                " where c.projection = %s and (e.xact_id, e.seq) > (c.xact_id, c.seq))",
+                [checkpoint],
+            )
+        ).fetchone()
+    return bool(row and row[0])
 
 
 @contextlib.asynccontextmanager
