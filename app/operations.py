@@ -46,7 +46,10 @@ LISTEN_CONNECTS = Gauge(
 STREAM_CLIENTS = Gauge("pulse_stream_clients", "Connected stream clients.", registry=REGISTRY)
 DETECTOR_SECONDS = Histogram("pulse_detector_seconds", "Duration of detector runs.", registry=REGISTRY)
 BATCH_SECONDS = Histogram(
-    "pulse_projection_batch_seconds", "Projection batch duration.", ["projection"], registry=REGISTRY
+    "pulse_projection_batch_seconds",
+    "Projection batch duration, from its start to its commit.",
+    ["projection"],
+    registry=REGISTRY,
 )
 BATCH_EVENTS = Histogram(
     "pulse_projection_batch_events",
@@ -277,7 +280,13 @@ def count_quarantined(n: int) -> None:
     EVENTS.labels("quarantined").inc(n)
 
 
-__all__ = ["ROUTES", "background_tasks", "count_ingest", "query"]
+def observe_batch(projection: str, events: int, seconds: float) -> None:
+    """The projection runner's batch observer (projections/worker.py): fills the batch histograms."""
+    BATCH_SECONDS.labels(projection).observe(seconds)
+    BATCH_EVENTS.labels(projection).observe(events)
+
+
+__all__ = ["ROUTES", "background_tasks", "count_ingest", "observe_batch", "query"]
 
 
 class RequestTimer:
