@@ -92,6 +92,7 @@ async def post_events(request: Request) -> Response:
     except BadBody as bad:
         async with pool.connection() as conn:
             await ingest.quarantine(conn, [body], [[Reason(field="", message=bad.message)]], content_type)
+        operations.count_quarantined(1)
         return JSONResponse({"error": bad.message, "quarantined": True}, status_code=bad.status)
     ingest.validate(items)
     async with pool.connection() as conn:

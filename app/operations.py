@@ -8,6 +8,7 @@ data-quality checks every PULSE_DQ_INTERVAL, and webhook delivery.
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -119,12 +120,18 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-async def readyz(request: Request) -> Response:
-    """The database answers, migrations are at head, and no projection is failing."""
+@functools.cache
+def migrations_head() -> str | None:
+    """The newest revision this code ships: read from the migrations once per process, not per probe."""
     from alembic.script import ScriptDirectory
 
     from core.migrate import alembic_config
 
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def readyz(request: Request) -> Response:
+    """The database answers, migrations are at head, and no projection is failing (two small reads)."""
     problems = []
     try:
         async with request.state.projector_pool.connection() as conn:
@@ -137,7 +144,7 @@ async def readyz(request: Request) -> Response:
             ).fetchall()
     except psycopg.Error as error:
         return JSONResponse({"ready": False, "problems": [f"database: {error}"]}, status_code=503)
-    head = ScriptDirectory.from_config(alembic_config(request.state.settings.database_url)).get_current_head()
+    head = migrations_head()
     if version is None or version["version_num"] != head:
         problems.append(f"migrations at {version and version['version_num']}, head is {head}: run pulse migrate")
     problems += [f"projection {row['projection']} is failing" for row in failing]

@@ -1,0 +1,22 @@
+"""Rights the server's alert jobs (as the projector) lacked: every session's activity for the oldest-transaction
+check and gauge (pg_read_all_stats), and the bookings recompute for the reconciliation check.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-26
+"""
+
+from migrations.apply import apply_frozen
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    apply_frozen(__file__, "upgrade")
+
+
+def downgrade() -> None:
+    apply_frozen(__file__, "downgrade")
