@@ -244,6 +244,9 @@ async def _every(seconds: float, stop: asyncio.Event, work: Any, name: str) -> N
             await work()
         except psycopg.Error as error:
             log.warning("%s failed (next run retries): %s", name, error)
+        except Exception:
+            # A bug in one check or rule must not take ingest and the stream down with it: say so loudly, go on.
+            log.exception("%s failed (next run retries)", name)
 
 
 def background_tasks(
