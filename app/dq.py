@@ -3,7 +3,7 @@
 `pulse dq check` runs them on demand and exits non-zero when one fails; the
 server runs them every PULSE_DQ_INTERVAL seconds and serves the latest at
 GET /v1/dq. A failing check opens a data_quality alert (subject check=NAME),
-resolved by the first run in which it passes again.
+resolved once it has passed for the data_quality rule's resolve_after_minutes.
 """
 
 import json
