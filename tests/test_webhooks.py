@@ -12,26 +12,27 @@ from psycopg.rows import dict_row
 
 from tests.support.alerting import alert_changes, open_alert, set_alert
 from tests.support.events import booking
-from tests.support.processes import running_server, wait_for
+from tests.support.processes import free_port, pulse_process, running_server, wait_for
 from tests.support.webhooks import Receiver, documented_verify
 
 SECRET = "a shared secret"
 BACKOFF = 0.2
+# Short retries; no detector or data-quality runs of the server's own.
+WEBHOOK_ENV = {
+    "PULSE_ALERT_WEBHOOK_SECRET": SECRET,
+    "PULSE_ALERT_WEBHOOK_BACKOFF": str(BACKOFF),
+    "PULSE_ALERT_WEBHOOK_TIMEOUT": "1",
+    "PULSE_JOB_POLL_INTERVAL": "0.05",
+    "PULSE_DETECTOR_INTERVAL": "0",
+    "PULSE_DQ_INTERVAL": "0",
+    "PULSE_POLL_INTERVAL": "0.2",
+}
 
 
 @contextlib.contextmanager
 def webhook_server(database_url: str, receiver: Receiver, **env: str) -> Iterator[str]:
     """pulse serve delivering to the receiver, with short retries; no detector or checks of its own."""
-    settings = {
-        "PULSE_ALERT_WEBHOOKS": receiver.url,
-        "PULSE_ALERT_WEBHOOK_SECRET": SECRET,
-        "PULSE_ALERT_WEBHOOK_BACKOFF": str(BACKOFF),
-        "PULSE_ALERT_WEBHOOK_TIMEOUT": "1",
-        "PULSE_JOB_POLL_INTERVAL": "0.05",
-        "PULSE_DETECTOR_INTERVAL": "0",
-        "PULSE_DQ_INTERVAL": "0",
-        "PULSE_POLL_INTERVAL": "0.2",
-    }
+    settings = {**WEBHOOK_ENV, "PULSE_ALERT_WEBHOOKS": receiver.url}
     with running_server(database_url, 1, **{**settings, **env}) as base:
         yield base
 
@@ -44,6 +45,11 @@ def attempts(db: psycopg.Connection[Any], change_seq: int | None = None) -> list
         "order by change_seq, attempt",
         {"seq": change_seq},
     ).fetchall()
+
+
+def jobs(db: psycopg.Connection[Any]) -> list[str]:
+    """The status of each delivery job in the queue."""
+    return [row[0] for row in db.execute("select status from procrastinate.procrastinate_jobs order by id").fetchall()]
 
 
 def epoch(moment: datetime) -> float:
@@ -64,8 +70,7 @@ def test_new_escalated_and_resolved_alerts_are_posted_as_json_signed_as_the_docs
         wait_for(lambda: len(attempts(db)) == 3 and all(a["status_code"] == 200 for a in attempts(db)))
         # Everything is handed over: the acknowledgement stays on the stream and in the table.
         wait_for(lambda: db.execute("select seq from pulse.webhook_cursor").fetchone() == (changes[-1][0],))
-        jobs = db.execute("select status from procrastinate.procrastinate_jobs").fetchall()
-        assert jobs == [("succeeded",)] * 3
+        wait_for(lambda: jobs(db) == ["succeeded"] * 3)
     deliveries = receiver.deliveries()
     assert len(deliveries) == 3, "a change was delivered twice, or the acknowledgement was delivered"
     bodies = {}
@@ -170,7 +175,43 @@ def test_a_pulse_server_restarted_in_the_middle_of_a_retry_loses_nothing(
         assert [a["status_code"] for a in attempts(db, seq)] == [500]
         with webhook_server(database_url, receiver, PULSE_ALERT_WEBHOOK_BACKOFF="3"):
             recorded = wait_for(lambda: (rows := attempts(db, seq)) and rows[-1]["status_code"] == 200 and rows, 30)
+            wait_for(lambda: jobs(db) == ["succeeded"])
     assert [(a["attempt"], a["status_code"]) for a in recorded] == [(1, 500), (2, 200)]
-    assert [d.headers["X-Pulse-Attempt"] for d in receiver.deliveries()] == ["1", "2"]
-    jobs = db.execute("select status from procrastinate.procrastinate_jobs").fetchall()
-    assert jobs == [("succeeded",)], "the restart queued the change again"
+    assert [d.headers["X-Pulse-Attempt"] for d in receiver.deliveries()] == ["1", "2"], "queued again on restart"
+
+
+def test_a_delivery_cut_short_by_a_server_crash_is_retried_by_the_next_server(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    with Receiver() as receiver:
+        receiver.answer(("hang", 8.0))
+        port = free_port()
+        env = {**WEBHOOK_ENV, "PULSE_ALERT_WEBHOOKS": receiver.url, "PULSE_ALERT_WEBHOOK_TIMEOUT": "30"}
+        crashing = pulse_process(
+            ["serve", "--port", str(port), "--workers", "1"], database_url, PULSE_AUTH="off", **env
+        )
+        try:
+            wait_for(lambda: crashing.poll() is None and up(f"http://127.0.0.1:{port}"), timeout=30)
+            open_alert(db)
+            (seq, _, _) = alert_changes(db)[0]
+            wait_for(receiver.deliveries)  # the first attempt is under way...
+        finally:
+            crashing.kill()  # ...when the server dies
+            crashing.wait()
+        assert attempts(db) == [], "an attempt cut short is never recorded"
+        assert jobs(db) == ["doing"]
+        # A minute on, the dead server's queue worker has missed its heartbeats.
+        db.execute("update procrastinate.procrastinate_workers set last_heartbeat = now() - interval '2 minutes'")
+        with webhook_server(database_url, receiver):
+            recorded = wait_for(lambda: (rows := attempts(db, seq)) and rows[-1]["status_code"] == 200 and rows, 30)
+            wait_for(lambda: jobs(db) == ["succeeded"])
+    assert [(a["attempt"], a["status_code"]) for a in recorded] == [(2, 200)]
+    deliveries = receiver.deliveries()
+    assert [d.headers["X-Pulse-Attempt"] for d in deliveries] == ["1", "2"] and deliveries[0].body == deliveries[1].body
+
+
+def up(base: str) -> bool:
+    try:
+        return httpx2.get(base + "/healthz", timeout=1).status_code == 200
+    except httpx2.HTTPError:
+        return False
