@@ -86,18 +86,26 @@ past_totals as (
   group by 1, 2, 3, 4
 ),
 
-observed_rows as (
-  select w.name, m.destination, m.booking_type, m.currency,
-         sum(m.bookings) as bookings,
-         sum(m.gross_revenue * (select rate from analytics.fx_rate(m.currency::char(3),
-                                                                 date_trunc('hour', m.bucket)))) as revenue,
-         bool_or(m.gross_revenue <> 0 and (select rate from analytics.fx_rate(m.currency::char(3),
-                                                                 date_trunc('hour', m.bucket))) is null)
-           as revenue_missing,
+observed_hours as (
+  -- Per hour first: revenue converts at each hour's rate, looked up once per hour and currency.
+  select w.name, m.destination, m.booking_type, m.currency, date_trunc('hour', m.bucket) as hour,
+         sum(m.bookings) as bookings, sum(m.gross_revenue) as gross_revenue,
          sum(m.cancellations) as cancellations, sum(m.payments) as payments,
          sum(m.payment_failures) as failures, sum(m.paid_amount) as paid, sum(m.paid_of_total) as paid_total
   from windows w
   join pulse_signals.minutely m on m.bucket >= w.starts and m.bucket < w.ends
+  group by 1, 2, 3, 4, 5
+),
+
+observed_rows as (
+  select o.name, o.destination, o.booking_type, o.currency,
+         sum(o.bookings) as bookings,
+         sum(o.gross_revenue * r.rate) as revenue,
+         bool_or(o.gross_revenue <> 0 and r.rate is null) as revenue_missing,
+         sum(o.cancellations) as cancellations, sum(o.payments) as payments,
+         sum(o.failures) as failures, sum(o.paid) as paid, sum(o.paid_total) as paid_total
+  from observed_hours o
+  left join lateral analytics.fx_rate(o.currency::char(3), o.hour) as r on true
   group by 1, 2, 3, 4
 ),
 
