@@ -102,6 +102,7 @@ def test_normal_traffic_passes_every_check_and_opens_no_alert(normal: Normal) ->
         "duplicate_events",
         "orphan_events",
         "freshness:booking.created",
+        "freshness:payment.captured",
         "freshness:search.performed",
         "oldest_transaction",
         "volume",
@@ -121,7 +122,7 @@ def test_normal_traffic_passes_every_check_and_opens_no_alert(normal: Normal) ->
 def test_freshness_fails_when_bookings_and_searches_stop_in_a_usually_busy_hour(normal: Normal) -> None:
     later = datetime.now(UTC) + timedelta(minutes=40)
     results, _ = checks(normal.settings.database_url, later, keep=False)
-    for kind in ("booking.created", "search.performed"):
+    for kind in ("booking.created", "payment.captured", "search.performed"):
         stale = results[f"freshness:{kind}"]
         assert stale.status == "fail" and (stale.observed or 0) > 1800, kind
         assert stale.details["last"] is not None
@@ -132,6 +133,7 @@ def test_freshness_is_skipped_in_an_hour_that_is_quiet_every_week(normal: Normal
     results, _ = checks(normal.settings.database_url, night, keep=False)
     assert results["freshness:booking.created"].status == "skipped"
     assert results["freshness:search.performed"].status == "skipped"
+    assert results["freshness:payment.captured"].status == "skipped"
 
 
 # Volume: the last complete hour against the same hour of past weeks.
@@ -164,7 +166,9 @@ def test_a_failing_check_opens_a_data_quality_alert_which_resolves_once_it_passe
     later = datetime.now(UTC) + timedelta(minutes=40)
     _, found = checks(normal.settings.database_url, later, keep=False)
     subjects = {a["subject"]: a for a in found}
-    assert set(subjects) == {"check=freshness:booking.created", "check=freshness:search.performed"}
+    assert set(subjects) == {
+        f"check=freshness:{t}" for t in ("booking.created", "payment.captured", "search.performed")
+    }
     alert = subjects["check=freshness:booking.created"]
     assert (alert["status"], alert["severity"], alert["rule"]) == ("open", "warning", "data_quality")
     assert alert["observed"] > 1800 and alert["expected"] == 1800 and alert["details"]["unit"] == "seconds"

@@ -12,3 +12,9 @@ begin
   end;
 end
 $$;
+update analytics.dq_checks
+set description = 'Freshness: seconds since the last booking.created and search.performed arrived, checked while the same hour of past weeks had them.'
+where "check" = 'freshness';
+update analytics.dq_checks
+set description = 'Reconciliation: rows where a projection differs from a recompute from the events (pulse verify), over the last day (count).'
+where "check" = 'reconciliation';

@@ -1,5 +1,6 @@
 """Rights the server's alert jobs (as the projector) lacked: every session's activity for the oldest-transaction
-check and gauge (pg_read_all_stats), and the bookings recompute for the reconciliation check.
+check and gauge (pg_read_all_stats), and the bookings recompute for the reconciliation check; the freshness
+check covers payments, and the reconciliation check's description says it recomputes the whole log.
 
 Revision ID: 0010
 Revises: 0009

@@ -1,6 +1,14 @@
 -- Revision 0010, frozen: the SQL this revision applies, as it was written.
 -- Never edit it; change the schema in a new revision.
 
+-- sql/tables/analytics.dq_checks.sql: what freshness and reconciliation check, said as they do it.
+update analytics.dq_checks
+set description = 'Freshness: seconds since the last booking.created, payment.captured and search.performed arrived, each checked while the same hour of past weeks had them.'
+where "check" = 'freshness';
+update analytics.dq_checks
+set description = 'Reconciliation: rows where a projection differs from a recompute from the events (pulse verify''s queries, over the whole log; the server runs it at most hourly) (count).'
+where "check" = 'reconciliation';
+
 -- roles.sql
 -- The application's database roles and what each may do (docs/operations.md).
 -- Their names are <prefix>_owner, _ingest, _projector, _analyst and _dashboard,
