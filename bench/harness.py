@@ -7,6 +7,7 @@ import time
 
 import httpx2
 import psycopg
+from psycopg import sql
 
 from app.cli import wait_until_serving
 from app.localdb import LocalCluster
@@ -14,16 +15,17 @@ from core.migrate import migrate
 from core.settings import Settings
 
 
-def fresh_database() -> str:
+def fresh_database(name: str = "pulse_bench") -> str:
+    """A new, migrated database of that name on the local cluster (or PULSE_BENCH_DATABASE_URL's server)."""
     admin_url = os.environ.get("PULSE_BENCH_DATABASE_URL")
     if admin_url is None:
         settings = Settings.from_env()
         LocalCluster(settings.home).start()
         admin_url = settings.database_url
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("drop database if exists pulse_bench with (force)")
-        conn.execute("create database pulse_bench")
-    url = admin_url.rsplit("/", 1)[0] + "/pulse_bench"
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
     migrate(Settings(database_url=url, use_local_cluster=False))
     return url
 
