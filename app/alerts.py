@@ -12,6 +12,7 @@ the time they replay.
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -260,6 +261,138 @@ def score_values(rule: Rule, rows: Iterable[dict[str, Any]]) -> list[Finding]:
     return findings
 
 
+def detector_windows(now: datetime, minutes: Iterable[int]) -> list[tuple[str, datetime, datetime]]:
+    """(name, start, end) of each window as of now (to the minute): the last N minutes for each N, the current
+    hour so far (none at the top of an hour), the last complete hour."""
+    now = now.astimezone(UTC).replace(second=0, microsecond=0)
+    hour = now.replace(minute=0)
+    windows = [(f"m{n}", now - timedelta(minutes=n), now) for n in sorted(set(minutes))]
+    if now > hour:
+        windows.append(("partial_hour", hour, now))
+    windows.append(("last_hour", hour - timedelta(hours=1), hour))
+    return windows
+
+
+def _hours(start: datetime, end: datetime) -> list[datetime]:
+    """The UTC hours a window [start, end) touches."""
+    hour, hours = start.replace(minute=0), []
+    while hour < end:
+        hours.append(hour)
+        hour += timedelta(hours=1)
+    return hours
+
+
+@dataclass(frozen=True)
+class HourBaseline:
+    """What the same hour of past weeks brought: the past weeks that count, and per series its figures."""
+
+    weeks: int
+    series: dict[tuple[str, str], dict[str, Any]]
+
+
+# Baselines by (database, first hour with data, weeks, hour): past weeks do not change, so a server running
+# the detector every minute computes each hour's once. Kept a few minutes (a replay rebuilds the rollups).
+_BASELINES: "OrderedDict[tuple[Any, ...], tuple[float, HourBaseline]]" = OrderedDict()
+BASELINE_CACHE_SECONDS = 300.0
+BASELINE_CACHE_SIZE = 16
+_BASELINE_FIGURES = ("bookings", "revenue", "cancellations", "payments", "failures", "searches")
+_VARIANCES = ("v_bookings", "rel_revenue", "v_cancellations", "v_failures")
+
+
+async def hour_baselines(conn: AsyncConnection[Any], hours: list[datetime]) -> dict[datetime, HourBaseline]:
+    """The baseline of each hour, from the cache or the query hour_baselines."""
+    cur = conn.cursor(row_factory=dict_row)
+    identity = await (await cur.execute(_queries()["baseline_identity"])).fetchone()
+    assert identity is not None
+    if identity["first_hour"] is None:
+        return {hour: HourBaseline(0, {}) for hour in hours}
+    found: dict[datetime, HourBaseline] = {}
+    missing = []
+    clock = time.monotonic()
+    for hour in hours:
+        key = (identity["database"], identity["first_hour"], BASELINE_WEEKS, hour)
+        cached = _BASELINES.get(key)
+        if cached is not None and clock - cached[0] < BASELINE_CACHE_SECONDS:
+            found[hour] = cached[1]
+        else:
+            missing.append(hour)
+    if missing:
+        rows = await (
+            await cur.execute(
+                _queries()["hour_baselines"],
+                {"hours": missing, "weeks": BASELINE_WEEKS, "first_hour": identity["first_hour"]},
+            )
+        ).fetchall()
+        for hour in missing:
+            weeks = next((int(r["weeks"]) for r in rows if r["hour"] == hour and r["dim"] is None), 0)
+            series = {(r["dim"], r["value"]): r for r in rows if r["hour"] == hour and r["dim"] is not None}
+            found[hour] = baseline = HourBaseline(weeks, series)
+            _BASELINES[(identity["database"], identity["first_hour"], BASELINE_WEEKS, hour)] = (clock, baseline)
+        while len(_BASELINES) > BASELINE_CACHE_SIZE:
+            _BASELINES.popitem(last=False)
+    return found
+
+
+async def signal_windows(conn: AsyncConnection[Any], now: datetime, minutes: Iterable[int]) -> list[dict[str, Any]]:
+    """Per window and series: what was observed, and what the same hours of past weeks expected.
+
+    Expected is each touched hour's median pro rata to the minutes of that hour the window covers; weeks
+    the fewest past weeks of those hours; the variances the largest. A series appears when it was observed
+    in the window or seen in the past weeks of any hour the detector looks at.
+    """
+    windows = detector_windows(now, minutes)
+    hours = sorted({hour for _, start, end in windows for hour in _hours(start, end)})
+    baselines = await hour_baselines(conn, hours)
+    cur = conn.cursor(row_factory=dict_row)
+    observed_rows = await (
+        await cur.execute(
+            _queries()["window_observations"],
+            {"names": [w[0] for w in windows], "starts": [w[1] for w in windows], "ends": [w[2] for w in windows]},
+        )
+    ).fetchall()
+    observed = {(r["name"], r["dim"], r["value"]): r for r in observed_rows}
+    series = {(r["dim"], r["value"]) for r in observed_rows}
+    for baseline in baselines.values():
+        series.update(baseline.series)
+    rows = []
+    for name, start, end in windows:
+        shares = [
+            (baselines[hour], (min(hour + timedelta(hours=1), end) - max(hour, start)).total_seconds() / 3600)
+            for hour in _hours(start, end)
+            if baselines[hour].weeks > 0
+        ]
+        for dim, value in sorted(series):
+            seen = observed.get((name, dim, value))
+            if seen is None and not shares:
+                continue
+            row: dict[str, Any] = {
+                "window": name,
+                "minutes": int((end - start).total_seconds()) // 60,
+                "dim": dim,
+                "value": value,
+                "weeks": min((b.weeks for b, _ in shares), default=0),
+            }
+            for figure in ("bookings", "revenue", "cancellations", "payments", "failures", "paid", "paid_total"):
+                row[figure] = seen[figure] if seen is not None else 0
+            row["searches"] = seen["searches"] if seen is not None else 0
+            row["revenue_missing"] = bool(seen["revenue_missing"]) if seen is not None else False
+            for figure in _BASELINE_FIGURES:
+                row[f"e_{figure}"] = (
+                    sum(_baseline_figure(b, dim, value, figure) * share for b, share in shares) if shares else None
+                )
+            for variance in _VARIANCES:
+                known = [v for b, _ in shares if (v := _baseline_figure(b, dim, value, variance, None)) is not None]
+                row[variance] = max(known) if known else None
+            rows.append(row)
+    return rows
+
+
+def _baseline_figure(baseline: HourBaseline, dim: str, value: str, figure: str, quiet: Any = 0.0) -> Any:
+    """A series' figure in an hour's baseline; quiet (zero, no variance) where the past weeks never saw it."""
+    row = baseline.series.get((dim, value))
+    return quiet if row is None or row[figure] is None else float(row[figure])
+
+
 async def evaluate(conn: AsyncConnection[Any], now: datetime, rules: list[Rule]) -> list[Finding]:
     """Every finding of the rules as of now, at most one per kind and subject (the most severe, then strongest)."""
     cur = conn.cursor(row_factory=dict_row)
@@ -269,9 +402,7 @@ async def evaluate(conn: AsyncConnection[Any], now: datetime, rules: list[Rule])
     findings: list[Finding] = []
     if series_rules:
         windows = sorted({r.window_minutes for r in series_rules if r.window_minutes})
-        rows = await (
-            await cur.execute(_queries()["signal_windows"], {"now": now, "weeks": BASELINE_WEEKS, "windows": windows})
-        ).fetchall()
+        rows = await signal_windows(conn, now, windows)
         for rule in series_rules:
             wanted = set(rule.windows())
             for row in rows:

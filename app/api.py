@@ -344,7 +344,7 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
                 raise SystemExit(2) from None
         authenticator = Authenticator(pool, settings)
         await authenticator.load_key()
-        runner = ProjectionRunner(projector_pool, ALL_PROJECTIONS, settings)
+        runner = ProjectionRunner(projector_pool, ALL_PROJECTIONS, settings, on_batch=operations.observe_batch)
         broadcaster = Broadcaster(pool, settings)
         alerts_woken = asyncio.Event()
 

@@ -3,9 +3,10 @@
 `pulse dq check` runs them on demand and exits non-zero when one fails; the
 server runs them every PULSE_DQ_INTERVAL seconds and serves the latest at
 GET /v1/dq. A failing check opens a data_quality alert (subject check=NAME),
-resolved by the first run in which it passes again.
+resolved once it has passed for the data_quality rule's resolve_after_minutes.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -118,8 +119,8 @@ async def run_checks(conn: AsyncConnection[Any], now: datetime | None = None, re
                     )
                 )
         if "oldest_transaction" in thresholds:
-            row = await (await cur.execute(q["oldest_transaction"])).fetchone()
-            assert row is not None
+            # No row: no other session has a transaction open.
+            row = await (await cur.execute(q["oldest_transaction"])).fetchone() or {"seconds": 0, "pid": None}
             results.append(
                 _judge("oldest_transaction", row["seconds"] or 0, thresholds["oldest_transaction"], pid=row["pid"])
             )
@@ -127,16 +128,18 @@ async def run_checks(conn: AsyncConnection[Any], now: datetime | None = None, re
             row = await (await cur.execute(q["volume"], {"now": now})).fetchone()
             assert row is not None
             ratio = None
-            if row["weeks"] and row["weeks"] >= 3 and row["expected"] and row["expected"] >= 20:
-                ratio = row["observed"] / row["expected"]
+            observed_events, expected_events = float(row["observed"] or 0), float(row["expected"] or 0)
+            if row["weeks"] and row["weeks"] >= 3 and expected_events >= 20:
+                ratio = observed_events / expected_events
             low = thresholds["volume"]
             result = _judge(
                 "volume",
                 ratio,
                 low,
                 above_fails=False,
-                observed_events=row["observed"],
-                expected_events=row["expected"],
+                observed_events=int(observed_events),
+                expected_events=expected_events,
+                weeks=int(row["weeks"] or 0),
             )
             if ratio is not None and low > 0 and ratio > 1 / low:
                 result = Result("volume", "fail", result.observed, low, result.details)
@@ -169,7 +172,18 @@ async def run_checks(conn: AsyncConnection[Any], now: datetime | None = None, re
     return results
 
 
+# What each check's observed and threshold measure (details.unit of its alerts); others count.
+UNITS = {
+    "quarantine_rate": "ratio",
+    "volume": "ratio",
+    "freshness": "seconds",
+    "projection_lag_seconds": "seconds",
+    "oldest_transaction": "seconds",
+}
+
+
 def _finding(rule: Rule, result: Result) -> Finding:
+    unit = UNITS.get(result.check.split(":")[0], "count")
     return Finding(
         kind=rule.kind,
         subject=f"check={result.check}",
@@ -178,13 +192,12 @@ def _finding(rule: Rule, result: Result) -> Finding:
         observed=result.observed,
         expected=result.threshold,
         score=0,
-        details={"unit": "count" if "rate" not in result.check else "ratio", "rule": rule.rule, **result.details},
+        # As JSON: details may hold times (the last event, the oldest orphan).
+        details=json.loads(_dumps({"unit": unit, "rule": rule.rule, **result.details})),
     )
 
 
 def _dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value, default=str)
 
 

@@ -47,7 +47,10 @@ LISTEN_CONNECTS = Gauge(
 STREAM_CLIENTS = Gauge("pulse_stream_clients", "Connected stream clients.", registry=REGISTRY)
 DETECTOR_SECONDS = Histogram("pulse_detector_seconds", "Duration of detector runs.", registry=REGISTRY)
 BATCH_SECONDS = Histogram(
-    "pulse_projection_batch_seconds", "Projection batch duration.", ["projection"], registry=REGISTRY
+    "pulse_projection_batch_seconds",
+    "Projection batch duration, from its start to its commit.",
+    ["projection"],
+    registry=REGISTRY,
 )
 BATCH_EVENTS = Histogram(
     "pulse_projection_batch_events",
@@ -239,8 +242,10 @@ async def _every(seconds: float, stop: asyncio.Event, work: Any, name: str) -> N
             return
         try:
             await work()
+        except psycopg.Error as error:
+            log.warning("%s failed (next run retries): %s", name, error)
         except Exception:
-            # One bad run must not take the API down with it: the next run tries again.
+            # A bug in one check or rule must not take ingest and the stream down with it: say so loudly, go on.
             log.exception("%s failed (next run retries)", name)
 
 
@@ -288,7 +293,13 @@ def count_quarantined(n: int) -> None:
     EVENTS.labels("quarantined").inc(n)
 
 
-__all__ = ["ROUTES", "background_tasks", "count_ingest", "query"]
+def observe_batch(projection: str, events: int, seconds: float) -> None:
+    """The projection runner's batch observer (projections/worker.py): fills the batch histograms."""
+    BATCH_SECONDS.labels(projection).observe(seconds)
+    BATCH_EVENTS.labels(projection).observe(events)
+
+
+__all__ = ["ROUTES", "background_tasks", "count_ingest", "observe_batch", "query"]
 
 
 class RequestTimer:

@@ -112,16 +112,18 @@ class Subscriber:
         self.ready.set()
 
     def take(self) -> list[TopicMessage]:
-        """What is pending, in topic order; empties it."""
+        """What is pending, in topic order; empties it (ready stays set while alert changes wait)."""
         messages = [self.pending.pop(topic) for topic in ALL_TOPICS if topic in self.pending]
         if not self.alerts:
             self.ready.clear()
         return messages
 
     def take_alerts(self) -> list[AlertMessage]:
+        """The alert changes waiting, in order; empties them (ready stays set while metric messages wait)."""
         messages = list(self.alerts)
         self.alerts.clear()
-        self.ready.clear()
+        if not self.pending:
+            self.ready.clear()
         return messages
 
 
@@ -224,14 +226,24 @@ class Broadcaster:
                         queries["alert_changes_after"], {"after": after, "upto": upto, "limit": ALERT_BACKLOG + 1}
                     )
                 ).fetchall()
-            if after is None or len(rows) > ALERT_BACKLOG:
-                after = None
+            snapshot = after is None or len(rows) > ALERT_BACKLOG
+            if snapshot:
                 rows = sorted(await (await conn.execute(queries["current_alerts"], {"upto": upto})).fetchall())
-        subscriber.sent_alert_seq = upto if after is None else after
-        for seq, alert in rows:
-            subscriber.alerts.append(AlertMessage(seq, json.dumps(alert, separators=(",", ":"), ensure_ascii=False)))
+        messages = [
+            AlertMessage(seq, json.dumps(alert, separators=(",", ":"), ensure_ascii=False)) for seq, alert in rows
+        ]
+        if snapshot:
+            # Each alert as of its latest change, oldest change first: a client that has the first k of them
+            # and resumes after the k-th one's seq misses none of the others (their latest changes come after
+            # it). Once it has them all, it holds every alert as of upto.
+            subscriber.sent_alert_seq = 0 if messages else upto
+            if messages:
+                messages[-1] = replace(messages[-1], seq=upto)
+        else:
+            subscriber.sent_alert_seq = after or 0
+        subscriber.alerts.extend(messages)
         subscriber.alert_seq = upto
-        if rows:
+        if messages:
             subscriber.ready.set()
 
     async def _read_alert_changes(self, conn: Any) -> None:
@@ -408,15 +420,10 @@ async def stream(request: Request) -> Response:
         try:
             while not subscriber.closed:
                 await subscriber.ready.wait()
-                # Everything pending goes out in one write; a metric message is encoded once for all its clients.
+                # Alerts first: a fresh client gets the current alerts before any metric message, so that the
+                # ;a<seq> of every id it holds covers all it has been sent (docs/stream.md). Everything
+                # pending goes out in one write; a metric message is encoded once for all its clients.
                 frames: list[bytes] = []
-                for message in subscriber.take():
-                    subscriber.position = message.position
-                    if first or subscriber.wants_alerts:
-                        frames.append(_sse(message, first, subscriber.event_id()).encode())
-                    else:
-                        frames.append(message.frame)
-                    first = False
                 for alert in subscriber.take_alerts():
                     subscriber.sent_alert_seq = max(subscriber.sent_alert_seq, alert.seq)
                     event = ServerSentEvent(
@@ -426,6 +433,13 @@ async def stream(request: Request) -> Response:
                         retry=RECONNECT_MILLISECONDS if first else None,
                     )
                     frames.append(event.encode())
+                    first = False
+                for message in subscriber.take():
+                    subscriber.position = message.position
+                    if first or subscriber.wants_alerts:
+                        frames.append(_sse(message, first, subscriber.event_id()).encode())
+                    else:
+                        frames.append(message.frame)
                     first = False
                 if frames:
                     broadcaster.messages_sent += len(frames)

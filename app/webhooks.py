@@ -14,12 +14,14 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
 import procrastinate
+import procrastinate.exceptions
 import psycopg
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
@@ -33,6 +35,10 @@ QUEUE = "webhooks"
 TASK = "pulse.deliver_alert"
 # Changes people are told about by webhook; acknowledgements stay on the stream and in the table.
 DELIVERED_CHANGES = ("opened", "escalated", "resolved")
+# A delivery whose server died mid-attempt stays 'doing' in the queue. Once that server's worker has
+# missed its heartbeats (every 10 s) for this long, the job is retried; checked this often.
+STALLED_AFTER_SECONDS = 60.0
+STALLED_CHECK_SECONDS = 30.0
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -151,9 +157,23 @@ async def dispatch(pool: AsyncConnectionPool[Any], app: procrastinate.App, setti
     return queued
 
 
+async def retry_stalled(app: procrastinate.App) -> int:
+    """Retries the deliveries left running by a server that died mid-attempt; returns how many."""
+    retried = 0
+    for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=STALLED_AFTER_SECONDS):
+        try:
+            await app.job_manager.retry_job(job)
+        except procrastinate.exceptions.ProcrastinateException:
+            continue  # another server process retried it first
+        log.warning("webhook delivery job %s was cut short by a server that died: retrying it", job.id)
+        retried += 1
+    return retried
+
+
 async def run(pool: AsyncConnectionPool[Any], settings: Settings, wake: asyncio.Event, stop: asyncio.Event) -> None:
     """The dispatcher and the queue's worker, until stop; the dispatcher wakes on alert notifications."""
     app = make_app(settings)
+    stalled_checked = -math.inf
     async with app.open_async():
         worker = asyncio.create_task(
             app.run_worker_async(
@@ -169,7 +189,10 @@ async def run(pool: AsyncConnectionPool[Any], settings: Settings, wake: asyncio.
             while not stop.is_set():
                 try:
                     await dispatch(pool, app, settings)
-                except (psycopg.Error, procrastinate.exceptions.ConnectorException) as error:
+                    if time.monotonic() - stalled_checked >= STALLED_CHECK_SECONDS:
+                        stalled_checked = time.monotonic()
+                        await retry_stalled(app)
+                except (psycopg.Error, procrastinate.exceptions.ProcrastinateException) as error:
                     # The database away (the queue's connector wraps psycopg's errors): the next wake-up retries.
                     log.warning("queuing alert webhooks failed (next wake-up retries): %s", error)
                 if worker.done():

@@ -1,14 +1,30 @@
-"""Alert detection on weeks of simulated traffic with labelled incidents: precision, recall, time to detect.
+"""Alert detection on eight weeks of simulated traffic with labelled incidents: precision, recall, time to detect.
 
 Loads WEEKS weeks of per-minute traffic (the daily and weekly rhythm of
-app/simulate.py) in bulk, as the write contract would store it, projects the
-signals projection, then steps the detector through the last EVAL_WEEKS weeks
-every STEP simulated minutes. Incidents of the four kinds, at random hours
-(06:00-22:00 UTC) and destinations, are labelled; an alert matches an incident
-when its kind is one the incident explains and it opens between the incident's
-start and 30 minutes after its end. Prints and saves the figures.
+app/simulate.py) in bulk, projects the signals projection, then steps the
+detector through the last EVAL_WEEKS weeks every STEP simulated minutes: 1, as
+the server runs it every minute (PULSE_DETECTOR_INTERVAL). The weeks before
+give the baseline (the detector needs 3). INCIDENTS incidents, the kinds of
+`pulse simulate --incident` in turn, at random days, hours (06:00-22:00 UTC),
+destinations and durations (30, 60 or 90 minutes), at least 4 hours apart:
 
-    PULSE_BENCH_WEEKS=8 PULSE_BENCH_EVAL_WEEKS=5 PULSE_BENCH_INCIDENTS=24 python -m bench.alerts [seed]
+- destination-outage: no bookings for the destination (its searches go on);
+- price-bug: its prices divided by 100;
+- cancellation-wave: 12 times its usual cancellations;
+- payment-failures: 70 % of its payments fail.
+
+Scoring. An alert is a true positive when its kind is one the incident
+explains, its subject is the incident's destination or a series that holds it
+(all, a booking type, a currency), and it opens between the incident's start
+and 30 minutes after its end; every other alert is a false alarm. An incident
+is detected when such an alert names its destination; time to detect runs from
+the incident's start to the first one.
+
+    PULSE_BENCH_DATABASE_URL=postgresql://... python -m bench.alerts [SEED ...]   # default seeds 1 2 3
+    python -m bench.alerts --summarize 1 2 3   # seeds run apart (in parallel), summed up
+
+Prints the figures of each seed and of all together, and writes them to
+bench/results/alerts-seedN.json and bench/results/alerts.json.
 """
 
 import asyncio
@@ -37,7 +53,8 @@ from projections.worker import ProjectionWorker
 WEEKS = int(os.environ.get("PULSE_BENCH_WEEKS", "8"))
 EVAL_WEEKS = int(os.environ.get("PULSE_BENCH_EVAL_WEEKS", "5"))
 INCIDENTS = int(os.environ.get("PULSE_BENCH_INCIDENTS", "24"))
-STEP = int(os.environ.get("PULSE_BENCH_STEP_MINUTES", "5"))
+STEP = int(os.environ.get("PULSE_BENCH_STEP_MINUTES", "1"))
+RESULTS = PROJECT_ROOT / "bench" / "results" / "alerts.json"
 # Bookings per minute at average intensity.
 RATES = {"Lisbon": 2.0, "Paris": 2.0, "London": 1.5, "New York": 1.5, "Tokyo": 1.0, "Reykjavik": 0.2}
 TYPES = ("flight", "hotel", "package", "car")
@@ -49,6 +66,11 @@ EXPLAINS = {
     "cancellation-wave": {"cancellations_spike"},
     "payment-failures": {"payment_failures_spike", "payment_shortfall"},
 }
+# How long after an incident ends an alert may still be its doing (hourly windows look back an hour).
+AFTERMATH = timedelta(minutes=30)
+BASE_FAILURES, INCIDENT_FAILURES = 0.03, 0.7
+BASE_CANCELLATIONS, WAVE_FACTOR = 0.06, 12
+PRICE_BUG_FACTOR = 0.01
 MEAN = (sum(DAILY) / 24) * (sum(WEEKLY) / 7)
 
 
@@ -60,7 +82,18 @@ class Incident:
     minutes: int
 
     def active(self, at: datetime) -> bool:
-        return self.starts <= at < self.starts + timedelta(minutes=self.minutes)
+        return self.starts <= at < self.ends
+
+    @property
+    def ends(self) -> datetime:
+        return self.starts + timedelta(minutes=self.minutes)
+
+    def explains(self, kind: str, subject: str, opened_at: datetime) -> bool:
+        holds_it = subject.startswith(f"destination={self.destination}") or not subject.startswith("destination=")
+        return kind in EXPLAINS[self.kind] and holds_it and self.starts <= opened_at <= self.ends + AFTERMATH
+
+    def names(self, subject: str) -> bool:
+        return subject == f"destination={self.destination}" or subject.startswith(f"destination={self.destination} ")
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -102,7 +135,7 @@ def traffic(rng: random.Random, start: datetime, incidents: list[Incident]) -> l
             for _ in range(bookings):
                 n += 1
                 booking_type = TYPES[n % 4]
-                total = rng.uniform(*PRICES[booking_type]) * (0.05 if kind == "price-bug" else 1)
+                total = rng.uniform(*PRICES[booking_type]) * (PRICE_BUG_FACTOR if kind == "price-bug" else 1)
                 booking_id = f"b{n}"
                 rows.append(
                     (
@@ -114,22 +147,22 @@ def traffic(rng: random.Random, start: datetime, incidents: list[Incident]) -> l
                             "customer_id": "c",
                             "destination": destination,
                             "booking_type": booking_type,
-                            "total_amount": f"{total:.2f}",
+                            "total_amount": f"{max(total, 0.01):.2f}",
                             "currency": "USD",
                         },
                     )
                 )
-                failed = rng.random() < (0.6 if kind == "payment-failures" else 0.03)
+                failed = rng.random() < (INCIDENT_FAILURES if kind == "payment-failures" else BASE_FAILURES)
                 rows.append(
                     (
                         uuid.uuid4(),
                         "payment.failed" if failed else "payment.captured",
                         at + timedelta(seconds=30),
-                        {"booking_id": booking_id, "amount": f"{total:.2f}", "currency": "USD"},
+                        {"booking_id": booking_id, "amount": f"{max(total, 0.01):.2f}", "currency": "USD"},
                     )
                 )
                 booked[destination].append(booking_id)
-            cancel_rate = rate * level * 0.06 * (12 if kind == "cancellation-wave" else 1)
+            cancel_rate = rate * level * BASE_CANCELLATIONS * (WAVE_FACTOR if kind == "cancellation-wave" else 1)
             for _ in range(min(poisson(rng, cancel_rate), len(booked[destination]))):
                 pool = booked[destination]
                 rows.append(
@@ -145,6 +178,7 @@ def traffic(rng: random.Random, start: datetime, incidents: list[Incident]) -> l
 
 
 def load(url: str, rows: list[tuple[Any, ...]]) -> None:
+    """Bulk, as an import would: events, their ids and the bookings they create (the write contract's tables)."""
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy("copy pulse.event_ids (event_id) from stdin") as copy:
             for row in rows:
@@ -177,48 +211,63 @@ async def step_detector(url: str, start: datetime, end: datetime) -> list[float]
     return seconds
 
 
-def score(url: str, incidents: list[Incident], eval_start: datetime) -> dict[str, Any]:
-    with psycopg.connect(url) as conn:
-        alerts = conn.execute("select kind, subject, opened_at from analytics.alerts order by opened_at").fetchall()
-    detected: dict[int, float] = {}
-    true_positive = 0
+def median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def score(alerts: list[tuple[str, str, datetime]], incidents: list[Incident]) -> dict[str, Any]:
+    """Precision, recall, time to detect and false alarms of the alerts (kind, subject, opened_at)."""
+    delays: dict[int, float] = {}
+    true_positives = 0
+    false_alarms = []
     for kind, subject, opened_at in alerts:
-        matched = False
-        for n, incident in enumerate(incidents):
-            window_end = incident.starts + timedelta(minutes=incident.minutes + 30)
-            if kind in EXPLAINS[incident.kind] and incident.starts <= opened_at <= window_end:
-                matched = True
-                if f"destination={incident.destination}" in subject:
-                    delay = (opened_at - incident.starts).total_seconds() / 60
-                    detected[n] = min(detected.get(n, delay), delay)
-        true_positive += matched
-    false_alarms = len(alerts) - true_positive
+        explaining = [n for n, i in enumerate(incidents) if i.explains(kind, subject, opened_at)]
+        if not explaining:
+            false_alarms.append(f"{kind} {subject} {opened_at:%a %d %H:%M}")
+            continue
+        true_positives += 1
+        for n in explaining:
+            if incidents[n].names(subject):
+                delay = (opened_at - incidents[n].starts).total_seconds() / 60
+                delays[n] = min(delays.get(n, delay), delay)
+    by_kind = {}
+    for kind in KINDS:
+        numbers = [n for n, i in enumerate(incidents) if i.kind == kind]
+        found = [delays[n] for n in numbers if n in delays]
+        by_kind[kind] = {
+            "incidents": len(numbers),
+            "detected": len(found),
+            "median_minutes_to_detect": median(found),
+            "max_minutes_to_detect": max(found, default=None),
+        }
     return {
         "alerts": len(alerts),
-        "precision": round(true_positive / len(alerts), 3) if alerts else None,
-        "recall": round(len(detected) / len(incidents), 3),
-        "median_minutes_to_detect": statistics.median(detected.values()) if detected else None,
-        "false_alarms_per_week": round(false_alarms / EVAL_WEEKS, 2),
-        "missed": [
-            f"{i.kind} {i.destination} {i.starts:%a %H:%M}" for n, i in enumerate(incidents) if n not in detected
+        "true_positive_alerts": true_positives,
+        "precision": round(true_positives / len(alerts), 3) if alerts else None,
+        "recall": round(len(delays) / len(incidents), 3),
+        "median_minutes_to_detect": median(list(delays.values())),
+        "p90_minutes_to_detect": sorted(delays.values())[int(0.9 * (len(delays) - 1))] if delays else None,
+        "false_alarms_per_week": round(len(false_alarms) / EVAL_WEEKS, 2),
+        "by_kind": by_kind,
+        "incidents_detected": [
+            {
+                "kind": i.kind,
+                "destination": i.destination,
+                "starts": f"{i.starts:%a %H:%M}",
+                "minutes": i.minutes,
+                "minutes_to_detect": delays.get(n),
+            }
+            for n, i in enumerate(incidents)
         ],
-        "false_alarms": [
-            f"{k} {s} {o:%a %d %H:%M}"
-            for k, s, o in alerts
-            if not any(
-                k in EXPLAINS[i.kind] and i.starts <= o <= i.starts + timedelta(minutes=i.minutes + 30)
-                for i in incidents
-            )
-        ][:20],
+        "false_alarms": false_alarms[:30],
     }
 
 
-def main() -> None:
-    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+def run(seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     start = (datetime.now(UTC) - timedelta(weeks=WEEKS)).replace(hour=0, minute=0, second=0, microsecond=0)
     incidents = plan(rng, start)
-    url = fresh_database()
+    url = fresh_database(name=f"pulse_bench_alerts_{seed}")
     started = time.perf_counter()
     rows = traffic(rng, start, incidents)
     load(url, rows)
@@ -227,7 +276,9 @@ def main() -> None:
     projected = time.perf_counter()
     eval_start = start + timedelta(weeks=WEEKS - EVAL_WEEKS)
     seconds = asyncio.run(step_detector(url, eval_start, start + timedelta(weeks=WEEKS) - timedelta(minutes=1)))
-    figures = {
+    with psycopg.connect(url) as conn:
+        alerts = conn.execute("select kind, subject, opened_at from analytics.alerts order by opened_at").fetchall()
+    return {
         "seed": seed,
         "weeks": WEEKS,
         "evaluated_weeks": EVAL_WEEKS,
@@ -239,13 +290,76 @@ def main() -> None:
         "detector_runs": len(seconds),
         "detector_median_ms": round(statistics.median(seconds) * 1000, 1),
         "detector_p95_ms": round(sorted(seconds)[int(len(seconds) * 0.95)] * 1000, 1),
-        **score(url, incidents, eval_start),
+        **score(alerts, incidents),
     }
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """All seeds together: alerts and incidents pooled."""
+    alerts = sum(r["alerts"] for r in runs)
+    delays = [
+        i["minutes_to_detect"] for r in runs for i in r["incidents_detected"] if i["minutes_to_detect"] is not None
+    ]
+    incidents = sum(r["incidents"] for r in runs)
+    return {
+        "seeds": [r["seed"] for r in runs],
+        "incidents": incidents,
+        "alerts": alerts,
+        "precision": round(sum(r["true_positive_alerts"] for r in runs) / alerts, 3) if alerts else None,
+        "recall": round(len(delays) / incidents, 3),
+        "median_minutes_to_detect": median(delays),
+        "false_alarms_per_week": round(
+            sum(r["false_alarms_per_week"] * r["evaluated_weeks"] for r in runs)
+            / sum(r["evaluated_weeks"] for r in runs),
+            2,
+        ),
+        "by_kind": {
+            kind: {
+                "incidents": sum(r["by_kind"][kind]["incidents"] for r in runs),
+                "detected": sum(r["by_kind"][kind]["detected"] for r in runs),
+                "median_minutes_to_detect": median(
+                    [
+                        i["minutes_to_detect"]
+                        for r in runs
+                        for i in r["incidents_detected"]
+                        if i["kind"] == kind and i["minutes_to_detect"] is not None
+                    ]
+                ),
+            }
+            for kind in KINDS
+        },
+    }
+
+
+def show(figures: dict[str, Any]) -> None:
     for name, value in figures.items():
-        print(f"{name:28} {value}")
-    out = PROJECT_ROOT / "bench" / "results" / f"alerts-seed{seed}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+        if name == "incidents_detected":
+            for incident in value:
+                print(f"{'':4}{incident}")
+        else:
+            print(f"{name:28} {value}")
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    summarize_only = "--summarize" in args
+    seeds = [int(arg) for arg in args if arg != "--summarize"] or [1, 2, 3]
+    RESULTS.parent.mkdir(exist_ok=True)
+    runs = []
+    for seed in seeds:
+        per_seed = RESULTS.with_name(f"alerts-seed{seed}.json")
+        if summarize_only:
+            runs.append(json.loads(per_seed.read_text()))
+            continue
+        figures = run(seed)
+        show(figures)
+        per_seed.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+        runs.append(figures)
+        print()
+    total = summary(runs)
+    print("all seeds")
+    show(total)
+    RESULTS.write_text(json.dumps({"summary": total, "runs": runs}, indent=2, default=str) + "\n")
 
 
 if __name__ == "__main__":

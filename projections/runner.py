@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from core.settings import Settings
 from projections.projection import Projection
 from projections.replay import ReplayBusy, ReplayRefused, replay
-from projections.worker import ProjectionWorker, WorkerExit
+from projections.worker import BatchObserver, ProjectionWorker, WorkerExit
 
 log = logging.getLogger("pulse.projections")
 
@@ -25,10 +25,17 @@ log = logging.getLogger("pulse.projections")
 class ProjectionRunner:
     """Runs one worker per projection as named tasks and watches them."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], projections: Sequence[Projection], settings: Settings) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        projections: Sequence[Projection],
+        settings: Settings,
+        on_batch: BatchObserver | None = None,
+    ) -> None:
+        """on_batch: told of each batch a worker commits (projection, events, seconds), e.g. for metrics."""
         self.pool = pool
         self.settings = settings
-        self.workers = [ProjectionWorker(pool, projection, settings) for projection in projections]
+        self.workers = [ProjectionWorker(pool, projection, settings, on_batch=on_batch) for projection in projections]
         self.stop_event = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         # Set when a worker dies of something it could not handle.

@@ -3,43 +3,24 @@
 -- "as of" %(now)s: only minutes before it count, so a test or the bench can
 -- replay any moment.
 
--- name: signal_windows
--- Per window and series, what was observed and what the same hour of the week
--- brought in past weeks. Windows: the last N minutes for each N in
--- %(windows)s, the current hour so far, and the last complete hour. Expected
--- is the median over the past %(weeks)s weeks of each hour's figure (weeks
--- before the data began are left out), pro rata over the minutes of that hour
--- the window covers; level is the week-to-week variance beyond chance,
--- relative (v, so that variance = mean + v mean^2), from the MAD.
-with params as (
-  select date_bin('1 minute', %(now)s::timestamptz, timestamptz '2000-01-01 00:00+00') as now,
-         %(weeks)s::int as weeks
-),
+-- name: baseline_identity
+-- What a cached baseline depends on beyond its hour: the database, and the
+-- first complete hour with data (weeks before it are unknown, not zeros).
+select (select oid from pg_database where datname = current_database()) as database,
+       date_trunc('hour', min(bucket)) + interval '1 hour' as first_hour
+from pulse_signals.minutely;
 
-windows as (
-  select 'm' || n as name, p.now - make_interval(mins => n) as starts, p.now as ends
-  from params p, unnest(%(windows)s::int[]) as n
-  union all
-  select 'partial_hour', date_trunc('hour', p.now), p.now from params p where p.now > date_trunc('hour', p.now)
-  union all
-  select 'last_hour', date_trunc('hour', p.now) - interval '1 hour', date_trunc('hour', p.now) from params p
-),
-
-hours as (
-  select generate_series(date_trunc('hour', min(starts)), date_trunc('hour', max(ends) - interval '1 minute'),
-                         interval '1 hour') as hour
-  from windows
-),
-
-first_hour as (
-  -- The first complete hour with data: weeks before it are not zeros, they are unknown.
-  select date_trunc('hour', min(bucket)) + interval '1 hour' as hour from pulse_signals.minutely
-),
-
-past as (
+-- name: hour_baselines
+-- Per hour of %(hours)s, series and figure: the median over the same hour of
+-- the week in the past %(weeks)s weeks (weeks before %(first_hour)s left out,
+-- quiet hours counted as zero), and the relative week-to-week variance beyond
+-- chance (v, so that variance = mean + v mean^2) from the MAD. Rows with a NULL
+-- dim give, per hour, how many past weeks count: a series seen only now has
+-- zeros in each of them. Past weeks do not change, so the detector caches this.
+with past as (
   select h.hour, k, h.hour - k * interval '7 days' as past_hour
-  from hours h, params p, generate_series(1, p.weeks) as k, first_hour f
-  where h.hour - k * interval '7 days' >= f.hour
+  from unnest(%(hours)s::timestamptz[]) as h (hour), generate_series(1, %(weeks)s::int) as k
+  where h.hour - k * interval '7 days' >= %(first_hour)s::timestamptz
 ),
 
 past_rows as (
@@ -86,53 +67,8 @@ past_totals as (
   group by 1, 2, 3, 4
 ),
 
-observed_rows as (
-  select w.name, m.destination, m.booking_type, m.currency,
-         sum(m.bookings) as bookings,
-         sum(m.gross_revenue * (select rate from analytics.fx_rate(m.currency::char(3),
-                                                                 date_trunc('hour', m.bucket)))) as revenue,
-         bool_or(m.gross_revenue <> 0 and (select rate from analytics.fx_rate(m.currency::char(3),
-                                                                 date_trunc('hour', m.bucket))) is null)
-           as revenue_missing,
-         sum(m.cancellations) as cancellations, sum(m.payments) as payments,
-         sum(m.payment_failures) as failures, sum(m.paid_amount) as paid, sum(m.paid_of_total) as paid_total
-  from windows w
-  join pulse_signals.minutely m on m.bucket >= w.starts and m.bucket < w.ends
-  group by 1, 2, 3, 4
-),
-
-observed_series as (
-  select name,
-         case when grouping(destination) = 0 then 'destination'
-              when grouping(booking_type) = 0 then 'booking_type'
-              when grouping(currency) = 0 then 'currency' else 'all' end as dim,
-         coalesce(destination, booking_type, currency, '') as value,
-         sum(bookings) as bookings, sum(revenue) as revenue, bool_or(revenue_missing) as revenue_missing,
-         sum(cancellations) as cancellations, sum(payments) as payments, sum(failures) as failures,
-         sum(paid) as paid, sum(paid_total) as paid_total, 0 as searches
-  from observed_rows
-  group by grouping sets ((name, destination), (name, booking_type), (name, currency), (name))
-  union all
-  select w.name, case when grouping(s.destination) = 0 then 'destination' else 'all' end,
-         coalesce(s.destination, ''), 0, 0, false, 0, 0, 0, 0, 0, sum(s.searches)
-  from windows w
-  join pulse_signals.searches s on s.bucket >= w.starts and s.bucket < w.ends
-  group by grouping sets ((w.name, s.destination), (w.name))
-),
-
-observed as (
-  select name, dim, value, sum(bookings) as bookings, sum(revenue) as revenue,
-         bool_or(revenue_missing) as revenue_missing, sum(cancellations) as cancellations,
-         sum(payments) as payments, sum(failures) as failures, sum(paid) as paid, sum(paid_total) as paid_total,
-         sum(searches) as searches
-  from observed_series
-  group by 1, 2, 3
-),
-
 series as (
-  select distinct dim, value from past_totals
-  union
-  select dim, value from observed
+  select distinct hour, dim, value from past_totals
 ),
 
 grid as (
@@ -142,7 +78,7 @@ grid as (
          coalesce(t.cancellations, 0) as cancellations, coalesce(t.payments, 0) as payments,
          coalesce(t.failures, 0) as failures, coalesce(t.searches, 0) as searches
   from series s
-  cross join past p
+  join past p on p.hour = s.hour
   left join past_totals t on (t.dim, t.value, t.hour, t.k) = (s.dim, s.value, p.hour, p.k)
 ),
 
@@ -167,56 +103,76 @@ deviations as (
   from grid g
   join medians m using (dim, value, hour)
   group by 1, 2, 3
-),
-
-baseline as (
-  -- Per hour: the median, and the relative week-to-week variance beyond Poisson chance.
-  select m.*,
-         greatest(0, (1.4826 * d.bookings) ^ 2 - m.bookings) / nullif(m.bookings ^ 2, 0) as v_bookings,
-         (1.4826 * d.revenue) ^ 2 / nullif(m.revenue ^ 2, 0) as rel_revenue,
-         greatest(0, (1.4826 * d.cancellations) ^ 2 - m.cancellations) / nullif(m.cancellations ^ 2, 0)
-           as v_cancellations,
-         greatest(0, (1.4826 * d.failures) ^ 2 - m.failures) / nullif(m.failures ^ 2, 0) as v_failures
-  from medians m
-  join deviations d using (dim, value, hour)
-),
-
-expected as (
-  select w.name, b.dim, b.value, min(b.weeks) as weeks,
-         sum(b.bookings * f.share) as bookings,
-         sum(b.revenue * f.share) as revenue,
-         sum(b.cancellations * f.share) as cancellations,
-         sum(b.payments * f.share) as payments,
-         sum(b.failures * f.share) as failures,
-         sum(b.searches * f.share) as searches,
-         max(b.v_bookings) as v_bookings,
-         max(b.rel_revenue) as rel_revenue,
-         max(b.v_cancellations) as v_cancellations,
-         max(b.v_failures) as v_failures
-  from windows w
-  join baseline b on b.hour >= date_trunc('hour', w.starts) and b.hour < w.ends
-  cross join lateral (
-    select extract(epoch from least(b.hour + interval '1 hour', w.ends) - greatest(b.hour, w.starts)) / 3600
-      as share
-  ) as f
-  group by 1, 2, 3
 )
 
-select w.name as window, extract(epoch from w.ends - w.starts)::int / 60 as minutes, s.dim, s.value,
-       coalesce(e.weeks, 0) as weeks,
-       coalesce(o.bookings, 0) as bookings, coalesce(o.revenue, 0) as revenue,
-       coalesce(o.revenue_missing, false) as revenue_missing,
-       coalesce(o.cancellations, 0) as cancellations, coalesce(o.payments, 0) as payments,
-       coalesce(o.failures, 0) as failures, coalesce(o.paid, 0) as paid, coalesce(o.paid_total, 0) as paid_total,
-       coalesce(o.searches, 0) as searches,
-       e.bookings as e_bookings, e.revenue as e_revenue, e.cancellations as e_cancellations,
-       e.payments as e_payments, e.failures as e_failures, e.searches as e_searches,
-       e.v_bookings, e.rel_revenue, e.v_cancellations, e.v_failures
-from windows w
-cross join series s
-left join observed o on (o.name, o.dim, o.value) = (w.name, s.dim, s.value)
-left join expected e on (e.name, e.dim, e.value) = (w.name, s.dim, s.value)
-where o.name is not null or e.name is not null;
+select m.hour, m.dim, m.value, m.weeks, m.bookings, m.revenue, m.cancellations, m.payments, m.failures, m.searches,
+       greatest(0, (1.4826 * d.bookings) ^ 2 - m.bookings) / nullif(m.bookings ^ 2, 0) as v_bookings,
+       (1.4826 * d.revenue) ^ 2 / nullif(m.revenue ^ 2, 0) as rel_revenue,
+       greatest(0, (1.4826 * d.cancellations) ^ 2 - m.cancellations) / nullif(m.cancellations ^ 2, 0)
+         as v_cancellations,
+       greatest(0, (1.4826 * d.failures) ^ 2 - m.failures) / nullif(m.failures ^ 2, 0) as v_failures
+from medians m
+join deviations d using (dim, value, hour)
+union all
+select hour, null, null, count(*), null, null, null, null, null, null, null, null, null, null
+from past
+group by hour;
+
+-- name: window_observations
+-- Per window (%(names)s from %(starts)s to %(ends)s) and series: what was
+-- observed, revenue in the reporting currency at each hour's rate (looked up
+-- once per hour and currency).
+with windows as (
+  select * from unnest(%(names)s::text[], %(starts)s::timestamptz[], %(ends)s::timestamptz[]) as w (name, starts, ends)
+),
+
+observed_hours as (
+  select w.name, m.destination, m.booking_type, m.currency, date_trunc('hour', m.bucket) as hour,
+         sum(m.bookings) as bookings, sum(m.gross_revenue) as gross_revenue,
+         sum(m.cancellations) as cancellations, sum(m.payments) as payments,
+         sum(m.payment_failures) as failures, sum(m.paid_amount) as paid, sum(m.paid_of_total) as paid_total
+  from windows w
+  join pulse_signals.minutely m on m.bucket >= w.starts and m.bucket < w.ends
+  group by 1, 2, 3, 4, 5
+),
+
+observed_rows as (
+  select o.name, o.destination, o.booking_type, o.currency,
+         sum(o.bookings) as bookings,
+         sum(o.gross_revenue * r.rate) as revenue,
+         bool_or(o.gross_revenue <> 0 and r.rate is null) as revenue_missing,
+         sum(o.cancellations) as cancellations, sum(o.payments) as payments,
+         sum(o.failures) as failures, sum(o.paid) as paid, sum(o.paid_total) as paid_total
+  from observed_hours o
+  left join lateral analytics.fx_rate(o.currency::char(3), o.hour) as r on true
+  group by 1, 2, 3, 4
+),
+
+observed_series as (
+  select name,
+         case when grouping(destination) = 0 then 'destination'
+              when grouping(booking_type) = 0 then 'booking_type'
+              when grouping(currency) = 0 then 'currency' else 'all' end as dim,
+         coalesce(destination, booking_type, currency, '') as value,
+         sum(bookings) as bookings, sum(revenue) as revenue, bool_or(revenue_missing) as revenue_missing,
+         sum(cancellations) as cancellations, sum(payments) as payments, sum(failures) as failures,
+         sum(paid) as paid, sum(paid_total) as paid_total, 0 as searches
+  from observed_rows
+  group by grouping sets ((name, destination), (name, booking_type), (name, currency), (name))
+  union all
+  select w.name, case when grouping(s.destination) = 0 then 'destination' else 'all' end,
+         coalesce(s.destination, ''), 0, 0, false, 0, 0, 0, 0, 0, sum(s.searches)
+  from windows w
+  join pulse_signals.searches s on s.bucket >= w.starts and s.bucket < w.ends
+  group by grouping sets ((w.name, s.destination), (w.name))
+)
+
+select name, dim, value, sum(bookings) as bookings, sum(revenue) as revenue,
+       bool_or(revenue_missing) as revenue_missing, sum(cancellations) as cancellations,
+       sum(payments) as payments, sum(failures) as failures, sum(paid) as paid, sum(paid_total) as paid_total,
+       sum(searches) as searches
+from observed_series
+group by 1, 2, 3;
 
 -- name: booking_values
 -- Per destination, booking type and currency with bookings in the last

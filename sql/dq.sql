@@ -30,9 +30,9 @@ from pulse_signals.held
 where received_at < %(now)s::timestamptz - make_interval(secs => %(seconds)s::float8);
 
 -- name: freshness
--- Seconds since the last booking.created and search.performed, and whether the
--- same hour of past weeks had any (the signals rollups say so cheaply).
-with types (type) as (values ('booking.created'), ('search.performed')),
+-- Seconds since the last booking.created, payment.captured and search.performed,
+-- and whether the same hour of past weeks had any (the signals rollups say so cheaply).
+with types (type) as (values ('booking.created'), ('payment.captured'), ('search.performed')),
 
 last as (
   select t.type,
@@ -46,6 +46,9 @@ usual as (
   select exists (select 1 from pulse_signals.minutely m, generate_series(1, 4) k
                  where m.bucket >= %(now)s::timestamptz - k * interval '7 days' - interval '1 hour'
                    and m.bucket < %(now)s::timestamptz - k * interval '7 days' and m.bookings > 0) as bookings,
+         exists (select 1 from pulse_signals.minutely m, generate_series(1, 4) k
+                 where m.bucket >= %(now)s::timestamptz - k * interval '7 days' - interval '1 hour'
+                   and m.bucket < %(now)s::timestamptz - k * interval '7 days' and m.payments > 0) as payments,
          exists (select 1 from pulse_signals.searches s, generate_series(1, 4) k
                  where s.bucket >= %(now)s::timestamptz - k * interval '7 days' - interval '1 hour'
                    and s.bucket < %(now)s::timestamptz - k * interval '7 days') as searches
@@ -54,7 +57,8 @@ usual as (
 select l.type, l.last_at,
        extract(epoch from %(now)s::timestamptz - coalesce(l.last_at, %(now)s::timestamptz - interval '1 day'))
          as seconds,
-       case l.type when 'booking.created' then u.bookings else u.searches end as usual
+       case l.type when 'booking.created' then u.bookings when 'payment.captured' then u.payments
+                   else u.searches end as usual
 from last l, usual u;
 
 -- name: projection_lag

@@ -73,6 +73,9 @@ begin
   execute format('grant execute on function pulse.prepare_rebuild_schema(text), pulse.swap_rebuild_schema(text) to %I',
                  projector);
   execute format('grant execute on function pulse.next_batch_end(xid8, bigint, xid8, integer) to %I', projector);
+  -- The reconciliation check (the server's data-quality runs) recomputes rollups as pulse verify does.
+  execute format('grant execute on function pulse.recompute_bookings_hourly(xid8, bigint, timestamptz) to %I',
+                 projector);
   -- A swap drops the views over the old tables with them; the projector re-creates them.
   execute format('grant create on schema analytics, pulse to %I', projector);
   execute format('grant usage on schema analytics to %I, %I, %I', projector, analyst, dashboard);
@@ -140,6 +143,14 @@ begin
     execute format('grant usage on all sequences in schema procrastinate to %I', projector);
     execute format('grant execute on all functions in schema procrastinate to %I', projector);
   end if;
+  -- The oldest-transaction check and gauge (docs/alerts.md) read xact_start of every session in
+  -- pg_stat_activity, which hides it from roles without pg_read_all_stats.
+  begin
+    execute format('grant pg_read_all_stats to %I', projector);
+  exception when insufficient_privilege then
+    raise warning 'cannot grant pg_read_all_stats to %: the oldest-transaction check sees only its own sessions',
+      projector using hint = 'A superuser can: grant pg_read_all_stats to ' || projector;
+  end;
   -- /readyz compares the applied revision with the code's.
   if to_regclass('public.alembic_version') is not null then
     execute format('grant select on public.alembic_version to %I', projector);

@@ -1,116 +1,20 @@
-"""The alert detector on real PostgreSQL: each rule fires on its incident and stays quiet on normal traffic."""
+"""Alerts on real PostgreSQL: one per kind and subject, escalation and resolution, acknowledging by SQL and API.
 
-import asyncio
+Each rule firing on its incident and staying quiet on normal traffic: tests/test_alert_rules.py.
+"""
+
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx2
 import psycopg
 import pytest
 
-from app.alerts import count_z, detect
+from app.alerts import count_z
 from core.settings import Settings
-from projections import SIGNALS
-from tests.support.pipeline import append, drain
-from tests.support.traffic import Minute, Tweak, weekly_history
-
-
-def minute_now() -> datetime:
-    return datetime.now(UTC).replace(second=0, microsecond=0)
-
-
-def load(settings: Settings, events: list[dict[str, Any]]) -> None:
-    async def run() -> None:
-        for start in range(0, len(events), 5000):
-            items = await append(settings.database_url, events[start : start + 5000])
-            assert all(item.status == "accepted" for item in items), [i.reasons for i in items if i.reasons][:3]
-        await drain(settings, batch_size=20000, projections=(SIGNALS,))
-
-    asyncio.run(run())
-
-
-def run_detector(settings: Settings, now: datetime) -> Any:
-    async def run() -> Any:
-        async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
-            return await detect(conn, now)
-
-    return asyncio.run(run())
-
-
-def alerts(db: psycopg.Connection[Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    cur = db.cursor(row_factory=psycopg.rows.dict_row)
-    rows = cur.execute("select * from analytics.alerts order by id").fetchall()
-    return {(row["kind"], row["subject"]): row for row in rows}
-
-
-def scenario(settings: Settings, now: datetime, tweak: Tweak | None = None) -> None:
-    traffic = weekly_history(now)
-    traffic.between(now - timedelta(hours=2), now, tweak)
-    load(settings, traffic.events)
-
-
-def since(now: datetime, minutes: int) -> Any:
-    return lambda at: at >= now - timedelta(minutes=minutes)
-
-
-def test_normal_traffic_opens_no_alert(settings: Settings, db: psycopg.Connection[Any]) -> None:
-    now = minute_now()
-    scenario(settings, now)
-    summary = run_detector(settings, now)
-    assert not summary.skipped
-    assert alerts(db) == {}
-    assert summary.seconds < 2, f"the detector took {summary.seconds:.2f} s"
-
-
-def test_each_incident_opens_its_alert_for_its_destination_only(
-    settings: Settings, db: psycopg.Connection[Any]
-) -> None:
-    now = minute_now()
-    recent = since(now, 25)
-
-    def incidents(destination: str, at: datetime, minute: Minute) -> None:
-        if not recent(at):
-            return
-        if destination == "Lisbon":  # destination outage
-            minute.bookings = 0
-        elif destination == "Paris" and at >= now - timedelta(minutes=10):  # price bug
-            minute.price_factor = 0.05
-        elif destination == "Tokyo":  # cancellation wave
-            minute.cancellations *= 15
-        elif destination == "Oslo":  # payment failures
-            minute.failure_share = 0.7
-
-    scenario(settings, now, incidents)
-    run_detector(settings, now)
-    fired = alerts(db)
-    kinds = {subject: {k for k, s in fired if s == subject} for _, subject in fired}
-    assert {"no_bookings", "revenue_drop"} <= kinds["destination=Lisbon"]
-    assert any(s.startswith("destination=Paris booking_type=") for k, s in fired if k == "booking_value_outlier")
-    assert "cancellations_spike" in kinds["destination=Tokyo"]
-    assert "payment_failures_spike" in kinds["destination=Oslo"]
-    assert "destination=Reykjavik" not in kinds, "a small destination paged someone"
-    outage = fired[("no_bookings", "destination=Lisbon")]
-    assert outage["severity"] == "critical" and outage["status"] == "open"
-    assert outage["observed"] == 0 and outage["expected"] > 8 and outage["details"]["unit"] == "count"
-    value = next(v for (k, s), v in fired.items() if k == "booking_value_outlier")
-    assert value["details"]["unit"] == "USD" and value["observed"] < value["details"]["usual_low"]
-
-
-def test_payments_captured_far_below_the_total_open_a_shortfall(
-    settings: Settings, db: psycopg.Connection[Any]
-) -> None:
-    now = minute_now()
-    recent = since(now, 30)
-
-    def deposits_only(destination: str, at: datetime, minute: Minute) -> None:
-        if destination == "Oslo" and recent(at):
-            minute.paid_share = 0.2
-
-    scenario(settings, now, deposits_only)
-    run_detector(settings, now)
-    fired = alerts(db)
-    shortfall = fired[("payment_shortfall", "destination=Oslo")]
-    assert float(shortfall["observed"]) == pytest.approx(0.2, abs=0.01) and shortfall["details"]["unit"] == "ratio"
-    assert {s for k, s in fired if k == "payment_shortfall"} <= {"destination=Oslo", "all", "currency=USD"}
+from tests.support.alerting import alert_changes, alerts, load, minute_now, open_alert, run_detector
+from tests.support.processes import create_token, running_server
+from tests.support.traffic import Minute, weekly_history
 
 
 def test_one_alert_per_kind_and_subject_escalates_then_resolves(
@@ -144,23 +48,69 @@ def test_one_alert_per_kind_and_subject_escalates_then_resolves(
     assert resolved["resolved_at"] == now + timedelta(minutes=30)
 
 
-def test_acknowledging_and_resolving_with_sql(db: psycopg.Connection[Any]) -> None:
-    at = datetime(2026, 11, 26, 9, tzinfo=UTC)
-    (alert_id,) = db.execute(
-        "insert into analytics.alerts (opened_at, kind, subject, severity, last_seen_at) "
-        "values (%s, 'revenue_drop', 'all', 'warning', %s) returning id",
-        (at, at),
-    ).fetchone() or (None,)
-    db.execute(
-        "update analytics.alerts set status = 'acknowledged', acknowledged_by = 'ana' where id = %s", (alert_id,)
-    )
-    db.execute("update analytics.alerts set status = 'resolved' where id = %s", (alert_id,))
-    with pytest.raises(psycopg.errors.RaiseException, match="resolved"):
-        db.execute("update analytics.alerts set status = 'open' where id = %s", (alert_id,))
+def test_an_analyst_acknowledges_and_resolves_with_sql_and_may_change_nothing_else(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    alert_id = open_alert(db, "revenue_drop", "all", at=datetime(2026, 11, 26, 9, tzinfo=UTC))
+    with psycopg.connect(database_url, autocommit=True) as analyst:
+        analyst.execute("set role pulse_analyst")
+        analyst.execute(
+            "update analytics.alerts set status = 'acknowledged', acknowledged_by = 'ana' where id = %s", (alert_id,)
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            analyst.execute("update analytics.alerts set severity = 'info' where id = %s", (alert_id,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            analyst.execute("select * from pulse.alert_changes")
+        analyst.execute(
+            "update analytics.alerts set status = 'resolved', resolved_by = 'ana' where id = %s", (alert_id,)
+        )
+        with pytest.raises(psycopg.errors.RaiseException, match="resolved"):
+            analyst.execute("update analytics.alerts set status = 'open' where id = %s", (alert_id,))
+        row = analyst.execute(
+            "select status, acknowledged_by, resolved_by, acknowledged_at is not null, resolved_at is not null "
+            "from analytics.alerts where id = %s",
+            (alert_id,),
+        ).fetchone()
+    assert row == ("resolved", "ana", "ana", True, True)
     changes = db.execute("select change, alert->>'status' from pulse.alert_changes order by seq").fetchall()
     assert changes == [("opened", "open"), ("acknowledged", "acknowledged"), ("resolved", "resolved")]
-    row = db.execute("select acknowledged_at, resolved_at from analytics.alerts where id = %s", (alert_id,)).fetchone()
-    assert row is not None and None not in row
+
+
+def test_acknowledging_and_resolving_through_the_api_takes_an_admin_token(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    alert_id = open_alert(db, "no_bookings", "destination=Lisbon", "critical")
+    reader, admin = create_token(database_url, "read"), create_token(database_url, "admin")
+    with running_server(database_url, PULSE_AUTH="tokens", PULSE_DETECTOR_INTERVAL="0", PULSE_DQ_INTERVAL="0") as base:
+
+        def post(action: str, token: str | None, body: Any = None, alert: int = alert_id) -> httpx2.Response:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            return httpx2.post(f"{base}/v1/alerts/{alert}/{action}", json=body, headers=headers, timeout=10)
+
+        for action in ("ack", "resolve"):
+            assert post(action, None).status_code == 401
+            assert post(action, reader).status_code == 403
+        listed = httpx2.get(base + "/v1/alerts", headers={"Authorization": f"Bearer {reader}"}, timeout=10)
+        assert [(a["id"], a["status"]) for a in listed.json()["alerts"]] == [(alert_id, "open")]
+
+        acknowledged = post("ack", admin, {"by": "ana"})
+        assert acknowledged.status_code == 200
+        assert acknowledged.json()["status"] == "acknowledged" and acknowledged.json()["acknowledged_by"] == "ana"
+        assert acknowledged.json()["acknowledged_at"] is not None
+        resolved = post("resolve", admin, {"by": "ben"})
+        assert resolved.status_code == 200
+        assert resolved.json()["status"] == "resolved" and resolved.json()["resolved_by"] == "ben"
+        # Acknowledging a resolved alert leaves it resolved; unknown alerts and bad bodies are refused.
+        assert post("ack", admin).json()["status"] == "resolved"
+        assert post("ack", admin, alert=alert_id + 100).status_code == 404
+        bad = httpx2.post(
+            f"{base}/v1/alerts/{alert_id}/ack",
+            content=b"{",
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=10,
+        )
+        assert bad.status_code == 400
+    assert [change for _, _, change in alert_changes(db)] == ["opened", "acknowledged", "resolved"]
 
 
 def test_the_noise_model_is_calibrated_for_poisson_counts() -> None:

@@ -13,15 +13,7 @@ import psycopg
 import pytest
 
 from tests.support.events import booking
-from tests.support.processes import pulse, running_server, wait_for
-
-
-def create_token(database_url: str, scopes: str) -> str:
-    done = pulse(database_url, "token", "create", "--scope", scopes, "--name", f"test {scopes}")
-    assert done.returncode == 0, done.stderr
-    token = done.stdout.strip().splitlines()[-1]
-    assert token.startswith("pulse_")
-    return token
+from tests.support.processes import create_token, pulse, running_server, wait_for
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -16,9 +16,9 @@ insert into analytics.dq_checks ("check", threshold, description) values
   ('duplicate_events', 0, 'Uniqueness: event ids stored more than once among the last hour''s events, and booking ids created twice (count).'),
   ('orphan_events', 0, 'Referential integrity: modifications, cancellations and payments waiting more than an hour for their booking (count).'),
   ('orphan_wait', 3600, 'Referential integrity: the age of what waits for its booking, beyond which it counts as orphaned (seconds).'),
-  ('freshness', 1800, 'Freshness: seconds since the last booking.created and search.performed arrived, checked while the same hour of past weeks had them.'),
+  ('freshness', 1800, 'Freshness: seconds since the last booking.created, payment.captured and search.performed arrived, each checked while the same hour of past weeks had them.'),
   ('projection_lag_events', 50000, 'Freshness: events a projection has yet to apply (counted up to the threshold).'),
   ('projection_lag_seconds', 300, 'Freshness: seconds since the oldest event a projection has yet to apply arrived.'),
   ('oldest_transaction', 600, 'Freshness: age in seconds of the oldest open transaction, which holds every projection back.'),
   ('volume', 0.5, 'Volume: events of the last complete hour against the same hour of past weeks; fails below this ratio or above its inverse.'),
-  ('reconciliation', 0, 'Reconciliation: rows where a projection differs from a recompute from the events (pulse verify), over the last day (count).');
+  ('reconciliation', 0, 'Reconciliation: rows where a projection differs from a recompute from the events (pulse verify''s queries, over the whole log; the server runs it at most hourly) (count).');

@@ -44,6 +44,15 @@ def pulse(database_url: str, *args: str, **env: str) -> subprocess.CompletedProc
     )
 
 
+def create_token(database_url: str, scopes: str) -> str:
+    """A new API token with these scopes (pulse token create), as its holder gets it."""
+    done = pulse(database_url, "token", "create", "--scope", scopes, "--name", f"test {scopes}")
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    assert token.startswith("pulse_")
+    return token
+
+
 def pulse_process(args: list[str], database_url: str, **env: str) -> subprocess.Popen[bytes]:
     """Starts the pulse CLI as a real process against the test database."""
     return subprocess.Popen(

@@ -25,6 +25,8 @@ class Minute:
     cancellations: float = 0.0
     failure_share: float = 0.03
     paid_share: float = 1.0
+    # Searches in the minute; None: three per booking (an outage stops searches too).
+    searches: float | None = None
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -56,7 +58,8 @@ class Traffic:
 
     def _minute(self, rng: random.Random, destination: str, at: datetime, minute: Minute) -> None:
         booked = self.booked.setdefault(destination, [])
-        for _ in range(poisson(rng, minute.bookings * 3)):
+        searches = minute.bookings * 3 if minute.searches is None else minute.searches
+        for _ in range(poisson(rng, searches)):
             self.events.append(make_event("search.performed", at + timedelta(seconds=5), destination=destination))
         for n in range(poisson(rng, minute.bookings)):
             booking_id = f"b-{uuid.uuid4().hex[:12]}"
@@ -104,9 +107,11 @@ class Traffic:
             )
 
 
-def weekly_history(now: datetime, weeks: int = 4, hours_before: int = 2, seed: int = 1) -> Traffic:
+def weekly_history(
+    now: datetime, weeks: int = 4, hours_before: int = 2, seed: int = 1, rates: dict[str, float] | None = None
+) -> Traffic:
     """The same hours of the past weeks around now, and the hours before now: normal traffic."""
-    traffic = Traffic(seed=seed)
+    traffic = Traffic(seed=seed, rates=dict(rates or RATES))
     for k in range(1, weeks + 1):
         then = now - timedelta(days=7 * k)
         traffic.between(then - timedelta(hours=hours_before), then + timedelta(hours=1))
