@@ -203,6 +203,7 @@ async def project(url: str) -> None:
 async def step_detector(url: str, start: datetime, end: datetime) -> list[float]:
     seconds = []
     async with await psycopg.AsyncConnection.connect(url) as conn:
+        await conn.execute("set jit = off")  # as the server's pools run (core/db.py make_pool)
         at = start
         while at <= end:
             summary = await detect(conn, at)
