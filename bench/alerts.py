@@ -204,6 +204,7 @@ async def step_detector(url: str, start: datetime, end: datetime) -> list[float]
     seconds = []
     async with await psycopg.AsyncConnection.connect(url) as conn:
         await conn.execute("set jit = off")  # as the server's pools run (core/db.py make_pool)
+        await conn.commit()
         at = start
         while at <= end:
             summary = await detect(conn, at)
