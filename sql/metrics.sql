@@ -55,6 +55,8 @@ bookings as (
   from periods p
   join pulse.bookings_hourly_reported r
     on r.day = p.day and r.bucket <= p.this_hour
+   -- Today and the same day a week ago lie in the last nine days: a bound the rollup's key can use.
+   and r.bucket > now() - interval '9 days'
    and (%(destination)s::text is null or r.destination = %(destination)s::text)
    and (%(booking_type)s::text is null or r.booking_type = %(booking_type)s::text)
   cross join lateral (
@@ -71,7 +73,8 @@ funnel as (
   from periods p
   join pulse.calendar c on c.day = p.day and c.bucket <= p.this_hour
   join pulse_conversion.hourly f
-    on f.bucket = c.bucket and (%(destination)s::text is null or f.destination = %(destination)s::text)
+    on f.bucket = c.bucket and f.bucket > now() - interval '9 days'
+   and (%(destination)s::text is null or f.destination = %(destination)s::text)
   cross join lateral (
     select case when f.bucket = p.this_hour then p.last_hour_share else 1 end as share
   ) as w
@@ -174,7 +177,9 @@ select
   array_agg(distinct r.currency::text) filter (where r.rate is null) as missing_rates
 from pulse.bookings_hourly_reported r
 join today using (day)
-where (%(destination)s::text is null or r.destination = %(destination)s::text)
+-- Today's hours lie within two days of now: the bound lets the rollup's key find them.
+where r.bucket > now() - interval '2 days' and r.bucket < now() + interval '2 days'
+  and (%(destination)s::text is null or r.destination = %(destination)s::text)
   and (%(booking_type)s::text is null or r.booking_type = %(booking_type)s::text)
 group by r.destination
 having sum(r.bookings) > 0
@@ -194,7 +199,9 @@ select
   array_agg(distinct r.currency::text) filter (where r.rate is null) as missing_rates
 from pulse.bookings_hourly_reported r
 join today using (day)
-where (%(destination)s::text is null or r.destination = %(destination)s::text)
+-- Today's hours lie within two days of now: the bound lets the rollup's key find them.
+where r.bucket > now() - interval '2 days' and r.bucket < now() + interval '2 days'
+  and (%(destination)s::text is null or r.destination = %(destination)s::text)
   and (%(booking_type)s::text is null or r.booking_type = %(booking_type)s::text)
 group by r.booking_type
 having sum(r.bookings) > 0
@@ -215,7 +222,9 @@ select
 from pulse_conversion.hourly f
 join pulse.calendar c using (bucket)
 join today using (day)
-where %(destination)s::text is null or f.destination = %(destination)s::text;
+-- Today's hours lie within two days of now: the bound lets the rollup's key find them.
+where f.bucket > now() - interval '2 days' and f.bucket < now() + interval '2 days'
+  and (%(destination)s::text is null or f.destination = %(destination)s::text);
 
 -- name: dimensions
 -- Destinations and booking types booked in the last 90 days, for filter pickers.
