@@ -3,6 +3,7 @@
 A fresh pulse_bench database, the server (projection workers included, as in `pulse serve`), and
 PULSE_BENCH_EVENTS booking.created (default 100,000) posted as NDJSON bodies of 500 by 4 clients;
 the same-run baseline is a raw COPY of the same events into a fresh database of the same schema.
+PULSE_BENCH_WORKERS=N runs N server processes (default 1).
 PULSE_BENCH_PYSPY=out.txt records the server with py-spy (if installed) in its raw format.
 """
 
@@ -22,7 +23,7 @@ def main() -> None:
     requests = http_events(events)
     copy_seconds = copy_baseline(admin_url, [row for rows in requests for row in rows])
     url = fresh_database(admin_url)
-    server = start_server(url, BENCH_PORT)
+    server = start_server(url, BENCH_PORT, workers=int(os.environ.get("PULSE_BENCH_WORKERS", "1")))
     spy = None
     try:
         if output := os.environ.get("PULSE_BENCH_PYSPY"):
