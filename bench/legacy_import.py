@@ -37,9 +37,8 @@ from typing import Any
 import psycopg
 
 from app.legacy.mariadb import MariaDB
-from app.localdb import LocalCluster
-from core.migrate import migrate
-from core.settings import PROJECT_ROOT, Settings
+from bench.harness import admin_database_url, fresh_database
+from core.settings import PROJECT_ROOT
 from core.sql import named_queries
 
 ROWS = int(os.environ.get("PULSE_BENCH_LEGACY_ROWS", "1000000"))
@@ -75,24 +74,6 @@ from seq
 """
 
 MAPPING = 'source = "oldschool"\ntimezone = "Europe/London"\n[bookings]\ncurrency = "EUR"\n'
-
-
-def admin_url() -> str:
-    url = os.environ.get("PULSE_BENCH_DATABASE_URL")
-    if url is None:
-        settings = Settings.from_env()
-        LocalCluster(settings.home).start()
-        url = settings.database_url
-    return url
-
-
-def fresh_database(admin: str, name: str) -> str:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name} with (force)")
-        conn.execute(f"create database {name}")
-    url = admin.rsplit("/", 1)[0] + "/" + name
-    migrate(Settings(database_url=url, use_local_cluster=False))
-    return url
 
 
 def load_legacy(server: MariaDB, rows: int) -> float:
@@ -177,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    admin = admin_url()
+    admin = admin_database_url()
     runs: list[dict[str, Any]] = []
     with MariaDB(buffer_pool="1G") as server, tempfile.TemporaryDirectory() as scratch:
         mapping = Path(scratch) / "mapping.toml"
