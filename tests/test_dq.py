@@ -166,9 +166,12 @@ def test_a_failing_check_opens_a_data_quality_alert_which_resolves_once_it_passe
     later = datetime.now(UTC) + timedelta(minutes=40)
     _, found = checks(normal.settings.database_url, later, keep=False)
     subjects = {a["subject"]: a for a in found}
-    assert set(subjects) == {
-        f"check=freshness:{t}" for t in ("booking.created", "payment.captured", "search.performed")
-    }
+    freshness = {f"check=freshness:{t}" for t in ("booking.created", "payment.captured", "search.performed")}
+    assert freshness <= set(subjects)
+    # Forty minutes on may be the next hour: its last complete hour then holds only the minutes of traffic
+    # before now, and volume fails too, rightly. Nothing else may fail.
+    next_hour = later.replace(minute=0, second=0, microsecond=0) > normal.now.replace(minute=0)
+    assert set(subjects) - freshness <= ({"check=volume"} if next_hour else set())
     alert = subjects["check=freshness:booking.created"]
     assert (alert["status"], alert["severity"], alert["rule"]) == ("open", "warning", "data_quality")
     assert alert["observed"] > 1800 and alert["expected"] == 1800 and alert["details"]["unit"] == "seconds"
