@@ -6,7 +6,7 @@ import pytest
 
 from app.forecasting.demand import BOTTOM_UP, TOO_SHORT, DemandForecast, Hierarchy, forecast_demand
 from app.forecasting.metrics import mase
-from app.forecasting.selection import BASELINE, backtest, choose, forecast, interval_factors, widen
+from app.forecasting.selection import BASELINE, backtest, choose, forecast, interval_factors, rescale
 
 START = pd.Timestamp("2024-01-01")
 DAYS = 150
@@ -196,19 +196,22 @@ def test_hierarchy_is_checked() -> None:
         Hierarchy(total="t", bottom=())
 
 
-def test_interval_widening() -> None:
+def test_interval_rescaling() -> None:
     # Mean 10, 80 % interval 9..11, 95 % interval 8..12; actual values 2 and 3 away.
     values = np.array([[10.0, 9.0, 11.0, 8.0, 12.0]] * 10)
     actual = np.array([12.0, 8.0, 13.0, 7.0, 10.0, 10.0, 10.0, 10.0, 10.5, 9.5])
     factors = interval_factors(actual, values)
     assert factors[80] == pytest.approx(2.0)  # 8 of 10 errors within 2 half-widths
     assert factors[95] == pytest.approx(1.5)  # 95 % needs the largest error, 3 = 1.5 x 2
-    widened = widen(values, factors)
+    widened = rescale(values, factors)
     np.testing.assert_allclose(widened[0], [10.0, 8.0, 12.0, 7.0, 13.0])
     assert np.all(widened[:, 1] <= values[:, 1]) and np.all(widened[:, 4] >= values[:, 4])
-    # Never narrowed; the 95 % interval stays at least as wide as the 80 % one.
-    np.testing.assert_allclose(widen(values, {80: 0.5, 95: 0.5}), values)
-    nested = widen(values, {80: 3.0, 95: 1.0})
+    # Narrowed halfway on a log scale: a backtest that needed a quarter of the width gets half of it.
+    np.testing.assert_allclose(rescale(values, {80: 0.25, 95: 0.25})[0], [10.0, 9.5, 10.5, 9.0, 11.0])
+    # ... and never below half, however little the backtest needed.
+    np.testing.assert_allclose(rescale(values, {80: 0.01, 95: 0.0})[0], [10.0, 9.5, 10.5, 9.0, 11.0])
+    # The 95 % interval stays at least as wide as the 80 % one.
+    nested = rescale(values, {80: 3.0, 95: 1.0})
     assert nested[0, 3] <= nested[0, 1] and nested[0, 4] >= nested[0, 2]
 
 
@@ -219,7 +222,11 @@ def test_calibration_can_be_switched_off() -> None:
     raw = forecast_demand(frame, hierarchy, 7, calibrate=False).base
     calibrated = forecast_demand(frame, hierarchy, 7).base
     np.testing.assert_allclose(raw["forecast"], calibrated["forecast"])
-    assert np.all(calibrated["hi95"] >= raw["hi95"] - 1e-9)
+    # Calibrated, the intervals are rescaled by the backtest: their widths change.
+    for level in ("80", "95"):
+        raw_width = (raw[f"hi{level}"] - raw[f"lo{level}"]).to_numpy()
+        calibrated_width = (calibrated[f"hi{level}"] - calibrated[f"lo{level}"]).to_numpy()
+        assert not np.allclose(raw_width, calibrated_width)
 
 
 def test_candidates_can_be_narrowed() -> None:

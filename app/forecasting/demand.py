@@ -26,8 +26,8 @@ Rules, in the order they apply:
 * Models. Every other series gets the model that won its rolling-origin
   backtest among AutoETS, AutoARIMA, MSTL and AutoTheta, with the seasonal
   naive forecast always scored beside them and winning ties (see
-  `app.forecasting.selection`), season 7, 80 % and 95 % intervals, widened
-  where the backtest showed them too narrow for that series.
+  `app.forecasting.selection`), season 7, 80 % and 95 % intervals, rescaled
+  where the backtest showed them too narrow or too wide for that series.
 * Never negative. Bookings and revenue cannot be negative, so every forecast
   and bound of a series' own model is clipped at 0 (which keeps the bounds in
   order: lo95 <= lo80 <= forecast <= hi80 <= hi95).

@@ -6,7 +6,7 @@ rolling-origin backtest inside the training part only, so nothing of the
 held-out points is seen -- fits it on the training part, forecasts the held-out
 points and scores them: MASE (scaled by the in-sample seasonal naive MAE of
 period `season` on the training part), sMAPE (percent, 0..200) and the share of
-held-out points inside the 80 % and 95 % intervals (widened by the backtest as
+held-out points inside the 80 % and 95 % intervals (rescaled by the backtest as
 in the demand forecasts); the seasonal naive forecast is scored beside it.
 
 The rows are taken in date order. Dates must be evenly spaced (daily, weekly,
