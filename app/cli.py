@@ -258,12 +258,26 @@ def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_in_background() -> None:
+    """Runs this process and its children only on CPU time nothing else wants.
+
+    SCHED_IDLE rather than a nice value: a niced process still takes its share
+    whenever the server and PostgreSQL are busy; an idle-class one yields to
+    them at once. (On 2 cores the refresh still slows the stream: see
+    docs/forecasting.md, Schedule.)
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux
+        os.nice(19)
+
+
 def cmd_forecast_run(args: argparse.Namespace, settings: Settings) -> int:
     """Refreshes the demand forecasts and the customer predictions now (docs/forecasting.md)."""
     from app.forecasting import store
 
-    if args.nice:
-        os.nice(args.nice)
+    if args.background:
+        run_in_background()
     kinds = {"all": store.KINDS, "demand": ("demand",), "customers": ("customer_value",)}[args.only]
     try:
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
@@ -511,7 +525,7 @@ def parser() -> argparse.ArgumentParser:
         default=os.cpu_count() or 1,
         help="worker processes for the models (default: cores)",
     )
-    forecast_run.add_argument("--nice", type=int, default=0, help=argparse.SUPPRESS)
+    forecast_run.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     forecast_run.set_defaults(handler=cmd_forecast_run)
     # Parsed by app.forecasting.evaluate itself (main() hands it the arguments): listed here for --help.
     forecast_commands.add_parser(

@@ -143,8 +143,10 @@ def refresh_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
         "run",
         "--if-older-than",
         f"{settings.forecast_interval:g}",
-        "--nice",
-        "10",
+        # Idle CPU class and one model process: the projections, the stream and PostgreSQL come first.
+        "--background",
+        "--jobs",
+        "1",
     ]
     env = {
         **os.environ,
