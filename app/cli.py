@@ -566,7 +566,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format)
-    code: int = args.handler(args, settings)
+    try:
+        code: int = args.handler(args, settings)
+    except psycopg.OperationalError as error:
+        print(f"error: cannot reach the database: {error}".rstrip(), file=sys.stderr)
+        return 75  # EX_TEMPFAIL: try again once it is up
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as error:
+        print(
+            f"error: the database lacks what this version needs ({error.diag.message_primary}); "
+            "run `pulse migrate` first",
+            file=sys.stderr,
+        )
+        return 2
     return code
 
 
