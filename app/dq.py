@@ -148,11 +148,9 @@ async def run_checks(conn: AsyncConnection[Any], now: datetime | None = None, re
             differing = 0
             for projection in ALL_PROJECTIONS:
                 await cur.execute(projection.search_path())
-                await cur.execute(projection.verify_settings())
                 for check in projection.verify_queries.values():
                     differing += len(await (await cur.execute(check, {"projection": projection.checkpoint})).fetchall())
                 await cur.execute("set local search_path to default")
-                await cur.execute("set local enable_nestloop to default")
             results.append(_judge("reconciliation", differing, thresholds["reconciliation"]))
         for result in results:
             await cur.execute(

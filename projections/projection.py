@@ -95,16 +95,6 @@ class Projection:
             tables=sql.SQL(read_text(self.sql_dir.joinpath("tables.sql"))),
         )
 
-    def verify_settings(self) -> LiteralString:
-        """Planner settings for the verify queries, for the rest of the transaction.
-
-        They recompute from every event through CTEs whose row counts the planner
-        cannot see: it estimated a join of 250,000 creations at one row and chose
-        a nested loop that ran for more than ten minutes on 10^6 events (3 s as a
-        hash join).
-        """
-        return "set local enable_nestloop = off"
-
     def search_path(self, schema: str | None = None) -> sql.Composed:
         """Points unqualified names at its tables (or a rebuild's) for the rest of the transaction."""
         return sql.SQL("set local search_path to {}, public").format(sql.Identifier(schema or self.schema))

@@ -39,7 +39,6 @@ def verify(database_url: str, projections: Sequence[Projection] = ALL_PROJECTION
         with conn.transaction():
             for projection in projections:
                 conn.execute(projection.search_path())
-                conn.execute(projection.verify_settings())
                 for check in projection.verify_queries.values():
                     rows: list[Any] = conn.execute(check, {"projection": projection.checkpoint}).fetchall()
                     mismatches += [Mismatch(projection.name, *row) for row in rows]

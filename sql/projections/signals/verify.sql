@@ -21,7 +21,7 @@ created as (
          e.data->>'booking_type' as booking_type, e.data->>'currency' as currency,
          (e.data->>'total_amount')::numeric as total, e.xact_id, e.seq
   from events e
-  join pulse.booking_ids i on i.event_id = e.event_id and i.booking_id = e.data->>'booking_id'
+  join pulse.booking_ids i on i.event_id = e.event_id
   where e.type = 'booking.created'
 ),
 
