@@ -1,11 +1,23 @@
 """What `pulse` says when the database is missing or behind: a sentence and an exit code, not a traceback."""
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
 from app.cli import main
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """main() points the root logger at this test's captured stderr, which is closed once the test ends."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def test_a_database_without_the_schema_asks_for_pulse_migrate(
