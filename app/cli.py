@@ -568,6 +568,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_format)
     try:
         code: int = args.handler(args, settings)
+    except psycopg.errors.QueryCanceled as error:  # an OperationalError too, but the database was reached
+        print(f"error: the database cancelled a statement: {error}".rstrip(), file=sys.stderr)
+        return 1
     except psycopg.OperationalError as error:
         print(f"error: cannot reach the database: {error}".rstrip(), file=sys.stderr)
         return 75  # EX_TEMPFAIL: try again once it is up
