@@ -6,7 +6,16 @@ import pytest
 
 from app.forecasting.demand import BOTTOM_UP, TOO_SHORT, DemandForecast, Hierarchy, forecast_demand
 from app.forecasting.metrics import mase
-from app.forecasting.selection import BASELINE, backtest, choose, forecast, interval_factors, rescale
+from app.forecasting.selection import (
+    BASELINE,
+    backtest,
+    calibrated_factor,
+    choose,
+    forecast,
+    interval_factors,
+    rescale,
+    select_and_forecast,
+)
 
 START = pd.Timestamp("2024-01-01")
 DAYS = 150
@@ -91,11 +100,12 @@ def test_destinations_and_types_add_up_to_the_total(hierarchy_result: DemandFore
     assert total.base_model is not None and total.base_model != BOTTOM_UP
     assert hierarchy_result.series["type:hotel"].reconciliation == "scaled_to_total"
     assert hierarchy_result.series["dest:Tokyo"].reconciliation is None
-    # The total's intervals keep the width of its own model around the bottom-up mean.
+    # The total's intervals keep the shape of its own model's around the bottom-up mean; only
+    # the rescaling differs (test_the_total_is_calibrated_on_the_bottom_up_backtest).
     base = hierarchy_result.base.set_index(["series", "day"]).loc["total"]
     final = hierarchy_result.forecasts.set_index(["series", "day"]).loc["total"]
-    own_width = base["hi95"] - base["forecast"]
-    np.testing.assert_allclose(final["hi95"] - final["forecast"], own_width, rtol=1e-9)
+    ratio = ((final["hi95"] - final["forecast"]) / (base["hi95"] - base["forecast"])).to_numpy()
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-6)
 
 
 def test_too_short_series_gets_the_documented_fallback(hierarchy_result: DemandForecast) -> None:
@@ -206,13 +216,46 @@ def test_interval_rescaling() -> None:
     widened = rescale(values, factors)
     np.testing.assert_allclose(widened[0], [10.0, 8.0, 12.0, 7.0, 13.0])
     assert np.all(widened[:, 1] <= values[:, 1]) and np.all(widened[:, 4] >= values[:, 4])
-    # Narrowed halfway on a log scale: a backtest that needed a quarter of the width gets half of it.
-    np.testing.assert_allclose(rescale(values, {80: 0.25, 95: 0.25})[0], [10.0, 9.5, 10.5, 9.0, 11.0])
+    # Narrowed 70 % of the way on a log scale: a backtest that needed 0.64 of the width gets 0.64 ** 0.7 of it.
+    kept = 0.64**0.7
+    np.testing.assert_allclose(
+        rescale(values, {80: 0.64, 95: 0.64})[0], [10.0, 10 - kept, 10 + kept, 10 - 2 * kept, 10 + 2 * kept]
+    )
     # ... and never below half, however little the backtest needed.
     np.testing.assert_allclose(rescale(values, {80: 0.01, 95: 0.0})[0], [10.0, 9.5, 10.5, 9.0, 11.0])
     # The 95 % interval stays at least as wide as the 80 % one.
     nested = rescale(values, {80: 3.0, 95: 1.0})
     assert nested[0, 3] <= nested[0, 1] and nested[0, 4] >= nested[0, 2]
+
+
+def test_the_total_is_calibrated_on_the_bottom_up_backtest() -> None:
+    """The total's interval is rescaled by what the sum of the destinations' backtests needed, not its own model's."""
+    rng = np.random.default_rng(5)
+    days, new_days = 120, 20
+    a = weekly(rng, 40.0, days)
+    b = np.concatenate([np.zeros(days - new_days), rng.poisson(5.0, new_days).astype(float)])  # too short for a model
+    total = a + b
+    frame = long_frame({"t": total, "a": a, "b": b})
+    frame = frame[~((frame["unique_id"] == "b") & (frame["ds"] < START + pd.Timedelta(days=days - new_days)))]
+    hierarchy = Hierarchy(total="t", bottom=("a", "b"))
+    shown = forecast_demand(frame, hierarchy, HORIZON).forecasts
+    own = forecast_demand(frame, hierarchy, HORIZON, calibrate=False).base
+
+    # The same backtest, summed here: a's chosen model, and b's seasonal naive forecast from each origin.
+    choices = select_and_forecast({"t": total, "a": a}, HORIZON, 7)
+    bt_total, bt_a = choices["t"].backtest, choices["a"].backtest
+    assert bt_total is not None and bt_a is not None and bt_a.horizon == bt_total.horizon
+    hb, points = bt_total.horizon, bt_total.horizon * bt_total.windows
+    naive_b = [b[days - points + w * hb - 7 + k % 7] for w in range(bt_total.windows) for k in range(hb)]
+    summed = np.clip(bt_a.values[choices["a"].chosen][:, 0], 0.0, None) + np.array(naive_b)
+    total_model = bt_total.values[choices["t"].forecast.model]
+    needed = interval_factors(total[-points:], total_model - total_model[:, [0]] + summed[:, None])
+
+    t_shown, t_own = shown[shown["series"] == "t"], own[own["series"] == "t"]
+    np.testing.assert_allclose(
+        (t_shown["hi80"] - t_shown["forecast"]).to_numpy(),
+        calibrated_factor(needed[80]) * (t_own["hi80"] - t_own["forecast"]).to_numpy(),
+    )
 
 
 def test_calibration_can_be_switched_off() -> None:

@@ -34,10 +34,13 @@ Rules, in the order they apply:
 * Reconciliation, bottom-up. The total's forecast is the sum of the bottom
   series' forecasts, so the destinations add up to it exactly (model
   "bottom_up"). Interval bounds do not add up (a sum of quantiles is not a
-  quantile of the sum), so the total keeps the interval width of its own model
+  quantile of the sum), so the total keeps the interval shape of its own model
   (its own forecast minus its own lower bound, and so on) placed around the
-  bottom-up mean, then clipped at 0. The total's own model and its backtest
-  scores stay in `SeriesInfo.base_model` and `SeriesInfo.mase`.
+  bottom-up mean, then clipped at 0. Its rescaling (see selection.py) is
+  measured on the bottom-up sum's backtest, not on its own model's: the errors
+  that count are those of the mean shown (`bottom_up_factors`). The total's own
+  model and its backtest scores stay in `SeriesInfo.base_model` and
+  `SeriesInfo.mase`.
 * Reconciliation of the other partitions (booking types). They are scaled to
   the reconciled total day by day: each type's forecast and bounds are
   multiplied by total / (sum of the types' forecasts) -- the top-down method
@@ -79,7 +82,10 @@ from app.forecasting.selection import (
     BLOCK_COLUMNS,
     CANDIDATES,
     DEFAULT_WINDOWS,
+    Choice,
     FloatArray,
+    interval_factors,
+    rescale,
     select_and_forecast,
 )
 
@@ -247,6 +253,47 @@ def _scale_group(
         blocks[uid] = (blocks[uid][0], values)
 
 
+def bottom_up_factors(
+    hierarchy: Hierarchy, choices: Mapping[str, Choice], histories: Mapping[str, _History]
+) -> dict[int, float] | None:
+    """The interval factors (as `interval_factors`) that the bottom-up total needed in its backtest.
+
+    The total's backtest covers its last windows * horizon days. The bottom-up
+    forecast of those days is the sum of each bottom series' chosen model's
+    backtest forecasts, clipped at 0 as shown; a bottom series whose backtest
+    covers other days (a shorter history gives it a shorter backtest horizon,
+    hence other origins) or that has none contributes the seasonal naive
+    forecast from the total's origins instead, with 0 before its first day.
+    The width is the total's own model's, placed around that sum. None where
+    the total has no backtest.
+    """
+    choice = choices.get(hierarchy.total)
+    if choice is None or choice.backtest is None or choice.uncalibrated.model not in choice.backtest.values:
+        return None
+    bt = choice.backtest
+    n, points = len(histories[hierarchy.total].y), bt.horizon * bt.windows
+    steps = np.arange(points)
+    origins = n - points + (steps // bt.horizon) * bt.horizon  # index of the first day forecast from each origin
+    naive_index = origins - SEASON + (steps % bt.horizon) % SEASON
+    mean = np.zeros(points, dtype=np.float64)
+    for uid in hierarchy.bottom:
+        other = choices.get(uid)
+        other_bt = other.backtest if other is not None else None
+        if (
+            other is not None
+            and other_bt is not None
+            and (other_bt.horizon, other_bt.windows) == (bt.horizon, bt.windows)
+            and other.chosen in other_bt.values
+        ):
+            mean += np.clip(other_bt.values[other.chosen][:, 0], 0.0, None)
+        elif uid in histories:
+            y = histories[uid].y[-n:]
+            padded = np.concatenate([np.zeros(n - len(y)), y])
+            mean += np.where(naive_index >= 0, padded[np.maximum(naive_index, 0)], 0.0)
+    values = bt.values[choice.uncalibrated.model]
+    return interval_factors(bt.actual, values - values[:, [0]] + mean[:, None])
+
+
 def forecast_demand(
     df: pd.DataFrame,
     hierarchy: Hierarchy,
@@ -336,9 +383,17 @@ def forecast_demand(
         )
     base = _frame(blocks, days)
 
-    # Bottom-up total, keeping the interval width of the total's own model.
+    # Bottom-up total, with the interval width of the total's own model,
+    # calibrated on the bottom-up sum's own backtest where there is one.
     own = raws[hierarchy.total]
     mean = np.sum([blocks[uid][1][:, 0] for uid in hierarchy.bottom], axis=0)
+    total_choice = choices.get(hierarchy.total)
+    factors = None
+    if calibrate and total_choice is not None:
+        factors = bottom_up_factors(hierarchy, choices, histories)
+    if factors is not None:
+        assert total_choice is not None
+        own = rescale(total_choice.uncalibrated.values, factors)
     total = np.clip(own - own[:, [0]] + mean[:, None], 0.0, None)
     total[:, 0] = mean
     blocks[hierarchy.total] = (BOTTOM_UP, total)
