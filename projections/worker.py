@@ -1,8 +1,10 @@
 """Projection workers: read the log in commit order, apply it exactly once.
 
-Each batch is one transaction: lock the checkpoint, aggregate the events after
-it straight from pulse.events, upsert the rollups, move the checkpoint, NOTIFY.
-A worker killed at any instant leaves either the whole batch or none of it.
+Each batch is one transaction: find the events after the checkpoint below the
+horizon, lock the checkpoint, aggregate those events straight from
+pulse.events, upsert the rollups, move the checkpoint, NOTIFY. A look that
+finds nothing writes nothing. A worker killed at any instant leaves either the
+whole batch or none of it.
 """
 
 import asyncio
@@ -43,6 +45,9 @@ class BatchOutcome:
     locked_elsewhere: bool = False
     # The checkpoint was written by another version of the projection.
     other_version: int | None = None
+    # (horizon, checkpoint xact_id, seq) once this transaction commits, when the batch read
+    # every event below the horizon (see ProjectionWorker.drained).
+    drained: tuple[int, int, int] | None = None
 
 
 class WorkerExit(enum.Enum):
@@ -78,6 +83,10 @@ class ProjectionWorker:
         # Consecutive failures of a single-event batch: the projection is stuck at that event.
         self.failures = 0
         self.wakeup = asyncio.Event()
+        # (horizon, checkpoint xact_id, seq) of the last read that found every event below that horizon.
+        # While the horizon and the checkpoint stay there, nothing new can be below it: transaction ids
+        # below the horizon are all finished, and new ones are above it.
+        self.drained: tuple[int, int, int] | None = None
 
     async def run(self, stop: asyncio.Event) -> WorkerExit:
         """Applies batches until stop is set, or until it finds its checkpoint behind its version.
@@ -186,6 +195,8 @@ class ProjectionWorker:
                 horizon = await (await cur.execute(query("read_horizon"))).fetchone()
                 assert horizon is not None
                 outcome = await self.apply_batch(cur, horizon["horizon"], horizon["writers_running"])
+        if outcome.drained is not None:
+            self.drained = outcome.drained  # committed: the checkpoint is where the outcome says
         if outcome.events and self.on_batch is not None:
             try:
                 self.on_batch(self.projection.name, outcome.events, time.perf_counter() - started)
@@ -197,28 +208,38 @@ class ProjectionWorker:
     async def apply_batch(
         self, cur: AsyncCursor[dict[str, Any]], horizon: int, writers_running: bool = False
     ) -> BatchOutcome:
-        """Applies the next batch below the horizon inside the caller's transaction."""
+        """Applies the next batch below the horizon inside the caller's transaction.
+
+        Finding nothing to apply writes nothing: the checkpoint is read unlocked first and locked only
+        once there is a batch, then read again under the lock in case another worker moved it meanwhile.
+        """
         checkpoint = await (
-            await cur.execute(query("lock_checkpoint"), {"projection": self.checkpoint_name})
+            await cur.execute(query("read_checkpoint"), {"projection": self.checkpoint_name})
         ).fetchone()
         if checkpoint is None:
             return BatchOutcome(events=0, writers_running=writers_running, locked_elsewhere=True)
         if checkpoint["version"] != self.projection.version:
             return BatchOutcome(events=0, writers_running=writers_running, other_version=checkpoint["version"])
-        bounds = await (
-            await cur.execute(
-                query("next_batch_end"),
-                {
-                    "xact_id": checkpoint["xact_id"],
-                    "seq": checkpoint["seq"],
-                    "horizon": horizon,
-                    "batch_size": self.batch_limit,
-                },
-            )
-        ).fetchone()
-        assert bounds is not None
-        if not bounds["events"]:
+        position = (horizon, checkpoint["xact_id"], checkpoint["seq"])
+        if position == self.drained:
             return BatchOutcome(events=0, writers_running=writers_running)
+        bounds = await self.next_batch_end(cur, checkpoint, horizon)
+        if not bounds["events"]:
+            return BatchOutcome(events=0, writers_running=writers_running, drained=position)
+        locked = await (await cur.execute(query("lock_checkpoint"), {"projection": self.checkpoint_name})).fetchone()
+        if locked is None:
+            return BatchOutcome(events=0, writers_running=writers_running, locked_elsewhere=True)
+        if locked["version"] != self.projection.version:
+            return BatchOutcome(events=0, writers_running=writers_running, other_version=locked["version"])
+        if (locked["xact_id"], locked["seq"], locked["batch_no"]) != (
+            checkpoint["xact_id"],
+            checkpoint["seq"],
+            checkpoint["batch_no"],
+        ):
+            checkpoint = locked
+            bounds = await self.next_batch_end(cur, checkpoint, horizon)
+            if not bounds["events"]:
+                return BatchOutcome(events=0, writers_running=writers_running)
         params = {
             "projection": self.checkpoint_name,
             "start_xact_id": checkpoint["xact_id"],
@@ -247,7 +268,24 @@ class ProjectionWorker:
             query("notify_projection"), {"channel": PROJECTIONS_CHANNEL, "projection": self.checkpoint_name}
         )
         log.debug("projection=%s batch=%d events=%d", self.checkpoint_name, params["batch_no"], params["events"])
-        return BatchOutcome(events=bounds["events"], writers_running=writers_running)
+        drained = (horizon, bounds["end_xact_id"], bounds["end_seq"]) if bounds["events"] < self.batch_limit else None
+        return BatchOutcome(events=bounds["events"], writers_running=writers_running, drained=drained)
+
+    async def next_batch_end(self, cur: AsyncCursor[dict[str, Any]], checkpoint: dict[str, Any], horizon: int) -> Any:
+        """The size and last position of the batch after the checkpoint, below the horizon."""
+        bounds = await (
+            await cur.execute(
+                query("next_batch_end"),
+                {
+                    "xact_id": checkpoint["xact_id"],
+                    "seq": checkpoint["seq"],
+                    "horizon": horizon,
+                    "batch_size": self.batch_limit,
+                },
+            )
+        ).fetchone()
+        assert bounds is not None
+        return bounds
 
     async def record_error(self, error: BaseException, single_event: bool) -> None:
         with contextlib.suppress(psycopg.Error):

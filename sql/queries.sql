@@ -28,6 +28,14 @@ select pg_snapshot_xmin(s)::text::bigint as horizon,
        pg_snapshot_xmin(s) <> pg_snapshot_xmax(s) as writers_running
 from pg_current_snapshot() as s;
 
+-- name: read_checkpoint
+-- A projection's checkpoint, unlocked: a batch that finds nothing to apply
+-- stays read-only, so it takes no transaction id that would hold the horizon
+-- back for the other projections, and its commit waits for no WAL flush.
+select xact_id::text::bigint as xact_id, seq, batch_no, version
+from pulse.projection_checkpoints
+where projection = %(projection)s;
+
 -- name: lock_checkpoint
 -- Locks a projection's checkpoint for one batch; none if another worker holds it.
 select xact_id::text::bigint as xact_id, seq, batch_no, version

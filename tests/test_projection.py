@@ -9,9 +9,12 @@ from typing import Any
 
 import psycopg
 
+from core.db import make_pool
 from core.settings import Settings
 from core.sql import query
+from projections import BOOKINGS
 from projections.verify import verify
+from projections.worker import ProjectionWorker
 from tests.support.events import booking, make_event, mixed_history
 from tests.support.model import Model
 from tests.support.pipeline import append, append_in, drain
@@ -87,6 +90,45 @@ def test_a_transaction_with_an_older_id_but_later_insert_is_not_skipped(
         t1.commit()
     asyncio.run(drain(settings, batch_size=10))
     assert sorted(row[1] for row in rollup(db)) == ["First", "Second", "Warm-up"]
+
+
+def test_a_worker_that_found_nothing_writes_nothing_and_still_sees_late_commits(
+    settings: Settings, database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    """One long-lived worker: its empty probes lock and write nothing, and skipping a probe while the
+    horizon stays put never skips the events of the transaction that held it."""
+    warm_up_chunk(database_url)
+
+    def checkpoint_row() -> tuple[Any, ...]:
+        # xmax names the last transaction that locked or updated the row.
+        row = db.execute(
+            "select xmax::text, xact_id::text::bigint, seq"
+            " from pulse.projection_checkpoints where projection = 'bookings'"
+        ).fetchone()
+        assert row is not None
+        return tuple(row)
+
+    async def scenario() -> None:
+        async with make_pool(settings.database_url, max_size=2, role=settings.role("projector")) as pool:
+            worker = ProjectionWorker(pool, BOOKINGS, settings.model_copy(update={"batch_size": 10}))
+            await worker.ensure_checkpoint()
+            while (await worker.run_batch()).events:
+                pass
+            with psycopg.connect(database_url) as t1, psycopg.connect(database_url) as t2:
+                t1.execute("select pg_current_xact_id()")  # holds the horizon from here on
+                append_in(t2, booking("Committed"))
+                t2.commit()
+                idle = checkpoint_row()
+                for _ in range(3):
+                    outcome = await worker.run_batch()
+                    assert outcome.events == 0 and outcome.writers_running
+                    assert checkpoint_row() == idle, "an empty probe locked or moved the checkpoint"
+                append_in(t1, booking("Held the horizon"))
+                t1.commit()
+            assert (await worker.run_batch()).events == 2
+
+    asyncio.run(scenario())
+    assert sorted(row[1] for row in rollup(db)) == ["Committed", "Held the horizon", "Warm-up"]
 
 
 def seed(database_url: str, count: int, per_transaction: int = 2000) -> None:
