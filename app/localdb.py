@@ -143,6 +143,10 @@ class LocalCluster:
         if timescaledb_installed(self.bin_dir):
             settings["shared_preload_libraries"] = "'timescaledb'"
             settings["timescaledb.telemetry_level"] = "off"
+            # Booking Pulse runs no TimescaleDB jobs (retention is its own). Each database's job scheduler
+            # takes a background worker; with more databases than worker slots (make bench adds several),
+            # the ones left out retried twice a second, logging a warning each time.
+            settings["timescaledb.max_background_workers"] = "0"
         lines = "".join(f"{key} = {value}\n" for key, value in settings.items())
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write("\n# Booking Pulse\n" + lines)
