@@ -8,6 +8,8 @@ from app.forecasting.demand import BOTTOM_UP, TOO_SHORT, DemandForecast, Hierarc
 from app.forecasting.metrics import mase
 from app.forecasting.selection import (
     BASELINE,
+    MAX_WIDENING,
+    MIN_NARROWING,
     backtest,
     calibrated_factor,
     choose,
@@ -247,9 +249,14 @@ def test_the_total_is_calibrated_on_the_bottom_up_backtest() -> None:
     assert bt_total is not None and bt_a is not None and bt_a.horizon == bt_total.horizon
     hb, points = bt_total.horizon, bt_total.horizon * bt_total.windows
     naive_b = [b[days - points + w * hb - 7 + k % 7] for w in range(bt_total.windows) for k in range(hb)]
-    summed = np.clip(bt_a.values[choices["a"].chosen][:, 0], 0.0, None) + np.array(naive_b)
+    summed = np.clip(bt_a.values[choices["a"].forecast.model][:, 0], 0.0, None) + np.array(naive_b)
     total_model = bt_total.values[choices["t"].forecast.model]
     needed = interval_factors(total[-points:], total_model - total_model[:, [0]] + summed[:, None])
+    # Neither bound of the rescaling applies, and the total's own backtest asked for another factor:
+    # the check below tells the bottom-up calibration from the other.
+    assert MIN_NARROWING < calibrated_factor(needed[80]) < MAX_WIDENING
+    own_factor = calibrated_factor(bt_total.factors[choices["t"].forecast.model][80])
+    assert abs(calibrated_factor(needed[80]) - own_factor) > 0.01
 
     t_shown, t_own = shown[shown["series"] == "t"], own[own["series"] == "t"]
     np.testing.assert_allclose(

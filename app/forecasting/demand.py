@@ -260,7 +260,7 @@ def bottom_up_factors(
 
     The total's backtest covers its last windows * horizon days. The bottom-up
     forecast of those days is the sum of each bottom series' chosen model's
-    backtest forecasts, clipped at 0 as shown; a bottom series whose backtest
+    backtest forecasts (of the model shown), clipped at 0 as shown; a bottom series whose backtest
     covers other days (a shorter history gives it a shorter backtest horizon,
     hence other origins) or that has none contributes the seasonal naive
     forecast from the total's origins instead, with 0 before its first day.
@@ -283,9 +283,10 @@ def bottom_up_factors(
             other is not None
             and other_bt is not None
             and (other_bt.horizon, other_bt.windows) == (bt.horizon, bt.windows)
-            and other.chosen in other_bt.values
+            and other.forecast.model in other_bt.values
         ):
-            mean += np.clip(other_bt.values[other.chosen][:, 0], 0.0, None)
+            # The model shown: the seasonal naive where the chosen one failed on the full history.
+            mean += np.clip(other_bt.values[other.forecast.model][:, 0], 0.0, None)
         elif uid in histories:
             y = histories[uid].y[-n:]
             padded = np.concatenate([np.zeros(n - len(y)), y])
