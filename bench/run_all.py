@@ -268,15 +268,15 @@ def main() -> None:
     # two of CPU, daily). Most of the time neither runs, so the stream_workers_* figures are measured
     # with them off, and stream_with_jobs_* with them running, as in the first minutes after a start.
     no_jobs = {"PULSE_DQ_INTERVAL": "0", "PULSE_FORECAST_INTERVAL": "0"}
-    for prefix, workers, env in (
-        ("stream_workers_1", 1, no_jobs),
-        ("stream_workers_2", 2, no_jobs),
-        ("stream_with_jobs_workers_1", 1, {}),
+    for prefix, workers, env, with_memory in (
+        ("stream_workers_1", 1, no_jobs, True),
+        ("stream_workers_2", 2, no_jobs, True),
+        ("stream_with_jobs_workers_1", 1, {}, False),
     ):
         server = start_server(url, port, workers=workers, PULSE_STREAM_MAX_CLIENTS="5000", **env)
         try:
             live = asyncio.run(stream.measure_delay(port, clients_count=500, rate=2000, seconds=20))
-            idle = asyncio.run(stream.measure_memory(port, server.pid)) if env else {}
+            idle = asyncio.run(stream.measure_memory(port, server.pid)) if with_memory else {}
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
