@@ -259,11 +259,12 @@ def bottom_up_factors(
     """The interval factors (as `interval_factors`) that the bottom-up total needed in its backtest.
 
     The total's backtest covers its last windows * horizon days. The bottom-up
-    forecast of those days is the sum of each bottom series' chosen model's
-    backtest forecasts (of the model shown), clipped at 0 as shown; a bottom series whose backtest
-    covers other days (a shorter history gives it a shorter backtest horizon,
-    hence other origins) or that has none contributes the seasonal naive
-    forecast from the total's origins instead, with 0 before its first day.
+    forecast of those days is the sum of each bottom series' backtest forecasts
+    by the model it shows, clipped at 0 as shown; a bottom series whose
+    backtest covers other days (a shorter history gives it a shorter backtest
+    horizon, hence other origins) or that has none contributes the seasonal
+    naive forecast from the total's origins instead, with 0 before its first
+    day.
     The width is the total's own model's, placed around that sum. None where
     the total has no backtest.
     """
@@ -384,17 +385,13 @@ def forecast_demand(
         )
     base = _frame(blocks, days)
 
-    # Bottom-up total, with the interval width of the total's own model,
-    # calibrated on the bottom-up sum's own backtest where there is one.
+    # Bottom-up total, with the interval shape of the total's own model,
+    # rescaled by the bottom-up sum's backtest where there is one.
     own = raws[hierarchy.total]
     mean = np.sum([blocks[uid][1][:, 0] for uid in hierarchy.bottom], axis=0)
-    total_choice = choices.get(hierarchy.total)
-    factors = None
-    if calibrate and total_choice is not None:
-        factors = bottom_up_factors(hierarchy, choices, histories)
+    factors = bottom_up_factors(hierarchy, choices, histories) if calibrate else None
     if factors is not None:
-        assert total_choice is not None
-        own = rescale(total_choice.uncalibrated.values, factors)
+        own = rescale(choices[hierarchy.total].uncalibrated.values, factors)
     total = np.clip(own - own[:, [0]] + mean[:, None], 0.0, None)
     total[:, 0] = mean
     blocks[hierarchy.total] = (BOTTOM_UP, total)
