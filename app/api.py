@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -288,6 +289,19 @@ async def database_unavailable(request: Request, error: Exception) -> Response:
     )
 
 
+def collect_garbage_rarely() -> None:
+    """Fewer full garbage collections, and none of the objects of start-up.
+
+    With 500 stream clients a server process holds about 240,000 objects, and CPython's defaults ran a
+    full collection of them every ~6 s, each pausing the event loop (ingest, projections and every stream)
+    for 100-130 ms: the stream's p99. Young collections now wait for 50,000 allocations instead of 700,
+    so full ones come hundreds of times less often; cyclic garbage still gets collected.
+    """
+    gc.collect()  # what start-up left as garbage is collected, not frozen
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def _exit_process() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
@@ -380,6 +394,7 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
                 on_fatal()
 
         runner_failed.add_done_callback(runner_died)
+        collect_garbage_rarely()
         try:
             yield {
                 "settings": settings,
