@@ -90,11 +90,13 @@ where e.type in ('booking.modified', 'booking.cancelled', 'payment.captured', 'p
 
 -- name: month_by_destination_views
 -- The analyst's question: a month of daily revenue by destination, on the views
--- (analytics.destinations_daily: the rollup keyed by day, destination and currency).
-select day, destination, currency, sum(gross_revenue) as gross_revenue, sum(net_revenue) as net_revenue
+-- (analytics.destinations_daily: the rollup keyed by day, destination and
+-- currency, the question's own grain, so its rows are the answer). A GROUP BY
+-- over that key would sum one row per group: 1.8-2.8 ms instead of 1 ms here,
+-- spent hashing and sorting 720 groups.
+select day, destination, currency, gross_revenue, net_revenue
 from analytics.destinations_daily
 where day >= date '2026-06-01' and day < date '2026-07-01'
-group by 1, 2, 3
 order by 1, 2, 3;
 
 -- name: month_by_destination_raw
