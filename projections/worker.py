@@ -260,7 +260,8 @@ class ProjectionWorker:
             # Live traffic's small batches run each statement's generic plan, kept with the connection's
             # prepared statement: planning a position range over every chunk of pulse.events took 2-3 ms a
             # statement (67 chunks at 10^6 events), more than running it. A backlog's large batches get
-            # plans made for their size: generic ones made catch-up a third slower.
+            # plans made for their size: a generic plan is made once, with the batch table as it was then,
+            # and planning is a small part of a large batch.
             live = bounds["events"] < self.settings.batch_size
             await cur.execute(f"set local plan_cache_mode = {'force_generic_plan' if live else 'force_custom_plan'}")
             if self.projection.reads_batch_table:
