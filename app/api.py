@@ -290,17 +290,16 @@ async def database_unavailable(request: Request, error: Exception) -> Response:
 
 
 def collect_garbage_rarely() -> None:
-    """Fewer full garbage collections, and none of the objects of start-up.
+    """Fewer full garbage collections, and none of the objects of the imports: for a server process.
 
     With 500 stream clients a server process holds about 240,000 objects, and CPython's defaults ran a
     full collection of them every ~6 s, each pausing the event loop (ingest, projections and every stream)
     for 100-130 ms: the stream's p99. Young collections now wait for 50,000 allocations instead of 700,
     so full ones come far less often (none in a 25 s run with 500 clients); cyclic garbage is still
-    collected. Once per process: an app started again in the same process freezes nothing more.
+    collected. Called where a process starts serving, not by create_app: a process that builds apps for
+    other reasons (the tests) keeps its own garbage collection.
     """
-    if gc.get_freeze_count():
-        return
-    gc.collect()  # what start-up left as garbage is collected, not frozen
+    gc.collect()  # what the imports left as garbage is collected, not frozen
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
 
@@ -316,9 +315,11 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
     default the process stops so that its supervisor restarts it.
     """
     if settings is None:
-        # A process of its own (pulse serve --workers N starts each with this factory): its own log setup too.
+        # A process of its own (pulse serve --workers N starts each with this factory): its own log setup and
+        # garbage collection too.
         settings = Settings.from_env()
         configure_logging(settings.log_format)
+        collect_garbage_rarely()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -397,7 +398,6 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
                 on_fatal()
 
         runner_failed.add_done_callback(runner_died)
-        collect_garbage_rarely()
         try:
             yield {
                 "settings": settings,

@@ -53,7 +53,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.api import create_app
+    from app.api import collect_garbage_rarely, create_app
 
     options: dict[str, Any] = {
         "host": args.host,
@@ -66,6 +66,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
     if args.workers == 1:
+        collect_garbage_rarely()
         uvicorn.run(create_app(settings), **options)
     else:
         # Each process reads the same PULSE_* settings, LISTENs on its own connection and fans out to its own
