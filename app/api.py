@@ -6,12 +6,14 @@ import gc
 import logging
 import os
 import signal
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 import anyio
+import msgspec
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -104,24 +106,27 @@ async def post_events(request: Request) -> Response:
         return JSONResponse({"error": bad.message, "quarantined": True}, status_code=bad.status)
     async with pool.connection() as conn:
         last = await ingest.store(conn, items, content_type)
-    operations.count_ingest(items)
+    counts: Counter[str] = Counter(item.status for item in items)
+    operations.count_ingest(counts)
     if last is not None:
         request.state.runner.wake()
-    counts = {status: sum(item.status == status for item in items) for status in ("accepted", "duplicate", "rejected")}
     if counts["rejected"] == 0:
         status_code = 200
     elif counts["rejected"] == len(items):
         status_code = 422
     else:
         status_code = 207
-    return JSONResponse(
-        {
-            "accepted": counts["accepted"],
-            "duplicates": counts["duplicate"],
-            "rejected": counts["rejected"],
-            "position": str(last) if last else None,
-            "results": [item.result(index) for index, item in enumerate(items)],
-        },
+    answer = {
+        "accepted": counts["accepted"],
+        "duplicates": counts["duplicate"],
+        "rejected": counts["rejected"],
+        "position": str(last) if last else None,
+        "results": [item.result(index) for index, item in enumerate(items)],
+    }
+    # msgspec encodes the thousands of results several times faster than the json module.
+    return Response(
+        msgspec.json.encode(answer),
+        media_type="application/json",
         status_code=status_code,
     )
 

@@ -200,7 +200,8 @@ async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str
     fresh = [item for item in items if item.valid is not None]
     rejected = [item for item in items if item.reasons]
     last: LogPosition | None = None
-    async with conn.transaction():
+    # One pipeline: BEGIN travels with the append, COMMIT with the quarantine (if any).
+    async with conn.pipeline(), conn.transaction():
         if fresh:
             events = [item.valid for item in fresh if item.valid is not None]
             # Binary parameters, data as JSON text: no text-array quoting of every document in Python.
@@ -215,12 +216,13 @@ async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str
                     },
                 )
             ).fetchall()
+            # Keyed by the event's place in `fresh`, counted from 1.
             stored = {row[0]: LogPosition(row[1], row[2]) for row in rows if not row[3]}
             booking_taken = {row[0]: row[4] for row in rows if row[3]}
-            for item in fresh:
+            for place, item in enumerate(fresh, 1):
                 assert item.valid is not None
-                if item.valid.event_id in booking_taken:
-                    booking_id, holder = item.valid.booking_id, booking_taken[item.valid.event_id]
+                if place in booking_taken:
+                    booking_id, holder = item.valid.booking_id, booking_taken[place]
                     message = (
                         f"booking {booking_id} was already created by event {holder}"
                         if holder
@@ -232,7 +234,7 @@ async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str
                         item.raw = _dumps(_loads(item.raw.decode()), ascii_only=True).encode()
                     rejected.append(item)
                     continue
-                item.position = stored.get(item.valid.event_id)
+                item.position = stored.get(place)
                 item.status = "accepted" if item.position else "duplicate"
             last = max(stored.values(), default=None)
         if rejected:

@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
 
 import psycopg
@@ -282,11 +282,13 @@ def background_tasks(
     return tasks
 
 
-def count_ingest(items: Iterable[Any]) -> None:
-    for item in items:
-        EVENTS.labels(item.status).inc()
-        if item.status == "rejected":
-            EVENTS.labels("quarantined").inc()
+def count_ingest(counts: Mapping[str, int]) -> None:
+    """Counts a request's events by status (accepted, duplicate, rejected): once per status, not per event."""
+    for status, n in counts.items():
+        if n:
+            EVENTS.labels(status).inc(n)
+    if counts.get("rejected"):
+        EVENTS.labels("quarantined").inc(counts["rejected"])
 
 
 def count_quarantined(n: int) -> None:

@@ -5,9 +5,12 @@
 -- Appends events through the write contract, pulse.append_events: their log
 -- positions, or the event that already holds a booking_id they would create.
 -- Binary parameters; data as JSON text, parsed into jsonb by PostgreSQL.
-select event_id, xact_id, seq, booking_taken, taken_by
+-- Each row names its event by its place in the arrays (1-based, "ord"): an
+-- integer is cheaper to read back and to look up than a uuid.
+select i.ord, r.xact_id, r.seq, r.booking_taken, r.taken_by
 from pulse.append_events(%(event_ids)b::uuid[], %(types)b::text[], %(occurred_ats)b::timestamptz[],
-                         %(datas)b::text[]::jsonb[]);
+                         %(datas)b::text[]::jsonb[]) as r
+join unnest(%(event_ids)b::uuid[]) with ordinality as i (event_id, ord) using (event_id);
 
 -- name: quarantine
 -- Keeps rejected input with its reasons.
