@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import psycopg
 import pymysql
 from psycopg.types.json import Jsonb
@@ -432,7 +433,8 @@ class _Writer(threading.Thread):
             if new_states:
                 self.conn.execute(
                     pulse_query("insert_row_states" if self.fresh else "save_row_states"),
-                    {**self.names, "rows": json.dumps(list(new_states.values()))},
+                    # msgspec: json.dumps of a batch's row states was a tenth of this thread.
+                    {**self.names, "rows": msgspec.json.encode(list(new_states.values())).decode()},
                 )
             if quarantine:
                 self._quarantine(quarantine)
