@@ -395,7 +395,8 @@ def create_app(settings: Settings | None = None, on_fatal: Callable[[], None] = 
 
         for task in side_tasks:
             task.add_done_callback(watch)
-        runner.start()
+        if settings.serve_projections:
+            runner.start()
         runner_failed = asyncio.create_task(runner.failed.wait(), name="runner monitor")
 
         def runner_died(task: asyncio.Task[bool]) -> None:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     home: Path = PROJECT_ROOT / ".pulse"
     max_body_bytes: Annotated[int, Field(gt=0, le=1024**3)] = 10 * 1024 * 1024
     batch_size: Annotated[int, Field(gt=0, le=1_000_000)] = 5000
+    # False: `pulse serve` runs no projection workers; `pulse work` runs them in a process of its own.
+    serve_projections: bool = True
     # Workers poll this often even when nothing woke them (NOTIFY is only a hint).
     poll_interval: Seconds = 1.0
     # How soon to look again when running writers held the read horizon back.

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx2
 import psycopg
 
 from core.db import make_pool
@@ -17,7 +18,7 @@ from projections.worker import ProjectionWorker
 from tests.support.events import booking, make_event, mixed_history
 from tests.support.model import Model
 from tests.support.pipeline import append, append_in, drain
-from tests.support.processes import pulse_process, wait_for
+from tests.support.processes import pulse_process, running_server, wait_for
 from tests.support.views import check_views, rollup, use_business_settings
 
 
@@ -203,6 +204,27 @@ def test_a_worker_killed_mid_batch_resumes_exactly(
     use_business_settings(db)
     check_views(db, Model(sent))
     assert verify(database_url) == []
+
+
+def test_a_server_without_projection_workers_leaves_the_projections_to_pulse_work(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    sent = [booking(amount="120.00") for _ in range(3)]
+    with running_server(database_url, PULSE_SERVE_PROJECTIONS="false", PULSE_READ_YOUR_WRITES_TIMEOUT="1") as base:
+        posted = httpx2.post(base + "/v1/events", json=sent, timeout=10)
+        assert posted.status_code == 200 and posted.json()["accepted"] == 3
+        after = f"{base}/v1/metrics/kpis?after={posted.json()['position']}"
+        # Nothing in the server projects: a read that waits for the POST's events gives up.
+        assert httpx2.get(after, timeout=10).status_code == 504
+        assert db.execute("select count(*) from pulse_bookings.bookings").fetchone() == (0,)
+
+        worker = pulse_process(["work"], database_url, PULSE_POLL_INTERVAL="0.2")
+        try:
+            read = wait_for(lambda: (answer := httpx2.get(after, timeout=10)).status_code == 200 and answer)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=20) == 0
+        assert read.json()["metrics"]["bookings"]["value"] == 3
 
 
 def test_the_batch_cursor_uses_the_position_index(database_url: str, db: psycopg.Connection[Any]) -> None:
