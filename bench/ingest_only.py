@@ -3,7 +3,8 @@
 A fresh pulse_bench database, the server (projection workers included, as in `pulse serve`), and
 PULSE_BENCH_EVENTS booking.created (default 100,000) posted as NDJSON bodies of 500 by 4 clients;
 the same-run baseline is a raw COPY of the same events into a fresh database of the same schema.
-PULSE_BENCH_WORKERS=N runs N server processes (default 1).
+PULSE_BENCH_WORKERS=N runs N server processes (default 1); PULSE_SERVE_PROJECTIONS=false times the write
+path alone (the server runs no projection workers, and nothing waits for them).
 PULSE_BENCH_PYSPY=out.txt records the server with py-spy (if installed) in its raw format.
 """
 
@@ -15,6 +16,7 @@ import time
 
 from bench.harness import BENCH_PORT, admin_database_url, fresh_database, start_server, wait_until_caught_up
 from bench.run_all import copy_baseline, http_events, http_ingest
+from core.settings import Settings
 
 
 def main() -> None:
@@ -35,7 +37,8 @@ def main() -> None:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
-        wait_until_caught_up(f"http://127.0.0.1:{BENCH_PORT}")
+        if Settings.from_env().serve_projections:
+            wait_until_caught_up(f"http://127.0.0.1:{BENCH_PORT}")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -1,6 +1,7 @@
 """Benchmarks, each with a same-run baseline: projection catch-up against a plain
 recompute, an analyst's query on the views against the raw events, HTTP ingest
-against COPY, and the POST-to-SSE delay.
+against COPY (with the server's projection workers running, and without them),
+and the POST-to-SSE delay.
 
 Runs against a fresh database `pulse_bench` on the local cluster (or on
 PULSE_BENCH_DATABASE_URL's server), prints the figures, and writes them to
@@ -105,15 +106,18 @@ def event_rows(count: int, seed: int = 11) -> list[tuple[Any, ...]]:
     return rows
 
 
-def http_events(count: int, per_request: int = 500) -> list[list[tuple[Any, ...]]]:
-    """What the HTTP ingest figure posts: requests of booking.created, as rows (event_id, type, occurred_at, data)."""
+def http_events(count: int, per_request: int = 500, prefix: str = "h") -> list[list[tuple[Any, ...]]]:
+    """What the HTTP ingest figure posts: requests of booking.created, as rows (event_id, type, occurred_at, data).
+
+    Booking ids are prefix + a number: each set posted into one database needs a prefix of its own.
+    """
     start = datetime.now(UTC) - timedelta(hours=1)
     requests = []
     for r in range(count // per_request):
         rows = []
         for i in range(per_request):
             data = {
-                "booking_id": f"h{r}-{i}",
+                "booking_id": f"{prefix}{r}-{i}",
                 "customer_id": "c1",
                 "destination": DESTINATIONS[i % 8],
                 "booking_type": "flight",
@@ -249,8 +253,18 @@ def main() -> None:
     requests = http_events(http_count)
     # The baseline: raw COPY of the same events into the same table, in this run.
     same_copy_seconds = copy_baseline(admin_url, [row for rows in requests for row in rows])
+    # What the write path alone costs: a server without projection workers (PULSE_SERVE_PROJECTIONS=false,
+    # as beside a `pulse work`), posting another set of the same shape. On 2 cores the workers otherwise
+    # share the CPU with ingest; the server below catches this set up before it is timed.
+    server = start_server(url, port, PULSE_SERVE_PROJECTIONS="false")
+    try:
+        alone_seconds = http_ingest(f"http://127.0.0.1:{port}", http_events(http_count, prefix="w"))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
     server = start_server(url, port)
     try:
+        wait_until_caught_up(f"http://127.0.0.1:{port}")
         http_seconds = http_ingest(f"http://127.0.0.1:{port}", requests)
         wait_until_caught_up(f"http://127.0.0.1:{port}")
     finally:
@@ -260,6 +274,8 @@ def main() -> None:
     figures["http_ingest_events_per_s"] = round(http_count / http_seconds)
     figures["http_ingest_copy_events_per_s"] = round(http_count / same_copy_seconds)
     figures["http_ingest_vs_copy_ratio"] = round(same_copy_seconds / http_seconds, 3)
+    figures["http_ingest_without_projections_events_per_s"] = round(http_count / alone_seconds)
+    figures["http_ingest_without_projections_vs_copy_ratio"] = round(same_copy_seconds / alone_seconds, 3)
     # Against the COPY of the backlog above (other events, 10x as many), as this figure was first measured.
     figures["http_ingest_vs_backlog_copy_ratio"] = round(copy_seconds / EVENTS * http_count / http_seconds, 3)
     # The live stream with 500 dashboards while 2,000 events/s arrive, and memory per idle client.
