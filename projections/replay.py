@@ -144,6 +144,12 @@ async def _swap(pool: AsyncConnectionPool[Any], projection: Projection, builder:
         horizon = await (await cur.execute(query("read_horizon"))).fetchone()
         assert horizon is not None
         await cur.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(SWAP_LOCK_TIMEOUT)))
+        # A projection no worker ever ran has no checkpoint yet: the take-over below needs one to move, or the
+        # workers would later start at the beginning of the log and apply every event again on the rebuild.
+        await cur.execute(
+            query("ensure_checkpoint"),
+            {"projection": projection.checkpoint, "version": projection.version, "batch_no": 0},
+        )
         await cur.execute(query("lock_live_checkpoint"), {"projection": projection.checkpoint})
         while outcome := await builder.apply_batch(cur, horizon["horizon"]):
             if not outcome.events:

@@ -130,6 +130,25 @@ def test_replay_swaps_only_its_projection(projection: Any, settings: Settings, d
     check_views(db, Model(sent))
 
 
+@pytest.mark.parametrize("projection", [BOOKINGS, CONVERSION])
+def test_a_replay_before_any_worker_ran_hands_its_position_to_the_workers(
+    projection: Any, settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    # A backfill: events loaded, then `pulse replay` before any worker ever ran (as make bench-large does).
+    use_business_settings(db)
+    sent = history(datetime(2026, 3, 28, 23, tzinfo=UTC))
+    asyncio.run(append(settings.database_url, sent))
+    assert db.execute("select count(*) from pulse.projection_checkpoints").fetchone() == (0,)
+    done = pulse(settings.database_url, "replay", projection.name)
+    assert done.returncode == 0, done.stderr
+    # The workers then go on from where the rebuild ended: each event counts once.
+    more = [booking("Oslo", occurred_at=datetime(2026, 3, 29, 9, tzinfo=UTC)) for _ in range(5)]
+    asyncio.run(append(settings.database_url, more))
+    asyncio.run(drain(settings, batch_size=3))
+    check_views(db, Model(sent + more))
+    assert verify(settings.database_url) == []
+
+
 def test_a_swap_refuses_to_drop_someone_elses_view(settings: Settings, db: psycopg.Connection[Any]) -> None:
     db.execute("create schema reports")
     db.execute("create view reports.lisbon as select * from analytics.bookings_daily where destination = 'Lisbon'")
