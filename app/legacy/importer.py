@@ -39,7 +39,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import psycopg
 import pymysql
 from psycopg.types.json import Jsonb
@@ -55,6 +54,7 @@ from app.legacy.mapping import (
     change_event,
     change_time,
     fragment,
+    json_text,
 )
 from app.legacy.source import LegacySource, Row, SourceError, legacy_query
 from core.events import Reason, ValidEvent
@@ -433,8 +433,7 @@ class _Writer(threading.Thread):
             if new_states:
                 self.conn.execute(
                     pulse_query("insert_row_states" if self.fresh else "save_row_states"),
-                    # msgspec: json.dumps of a batch's row states was a tenth of this thread.
-                    {**self.names, "rows": msgspec.json.encode(list(new_states.values())).decode()},
+                    {**self.names, "rows": json_text(list(new_states.values()))},
                 )
             if quarantine:
                 self._quarantine(quarantine)

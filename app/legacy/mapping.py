@@ -471,7 +471,11 @@ def _fast_path(candidate: dict[str, Any]) -> FastEvent | None:
     return fast_event(line)
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """JSON text for the write contract and the row states.
+
+    msgspec: json.dumps took 11% of the import's main thread (py-spy, 200k rows).
+    """
     return _encoder.encode(value).decode()
 
 
@@ -489,7 +493,7 @@ def _plain(value: Any) -> Any:
 
 def fragment(event: ValidEvent) -> str:
     """An event as the importer sends it to the write contract: {"i", "t", "o", "d"} in JSON."""
-    return _json({"i": str(event.event_id), "t": event.type, "o": event.occurred_at.isoformat(), "d": event.data})
+    return json_text({"i": str(event.event_id), "t": event.type, "o": event.occurred_at.isoformat(), "d": event.data})
 
 
 @dataclass(slots=True)
@@ -577,7 +581,7 @@ def map_booking(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
     if event is not None and total is not None:
         # Stored as exact decimal text, as the API stores "120.50".
         event.data["total_amount"] = format(total, "f")
-        mapped.json = _json(
+        mapped.json = json_text(
             {"i": candidate["event_id"], "t": "booking.created", "o": candidate["occurred_at"], "d": event.data}
         )
         if cancelled and ordinal == 0:
