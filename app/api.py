@@ -149,15 +149,17 @@ async def get_status(request: Request) -> Response:
         cur = conn.cursor(row_factory=dict_row)
         totals = await (await cur.execute(query("log_totals"), {"cap": STATUS_COUNT_CAP})).fetchone()
         assert totals is not None
+        live = [projection.checkpoint for projection in ALL_PROJECTIONS]
+        rebuilds = [projection.rebuild_checkpoint for projection in ALL_PROJECTIONS]
+        await cur.execute(
+            query("projection_statuses"),
+            {"projections": live + rebuilds, "lag_for": live, "cap": STATUS_COUNT_CAP},
+        )
+        rows = {row["projection"]: row for row in await cur.fetchall()}
         projections: dict[str, Any] = {}
         for projection in ALL_PROJECTIONS:
-            row = await (await cur.execute(query("checkpoint"), {"projection": projection.checkpoint})).fetchone()
-            lag = await (
-                await cur.execute(
-                    query("projection_lag"), {"projection": projection.checkpoint, "cap": STATUS_COUNT_CAP}
-                )
-            ).fetchone()
-            if row is None or lag is None:
+            row = rows.get(projection.checkpoint)
+            if row is None:
                 projections[projection.name] = {"state": "not started"}
                 continue
             checkpoint = Checkpoint.from_row(row)
@@ -166,9 +168,9 @@ async def get_status(request: Request) -> Response:
                 "version": checkpoint.version,
                 "code_version": projection.version,
                 "checkpoint": str(checkpoint.position),
-                "lag": lag["lag"],
+                "lag": row["lag"],
                 # Counted up to STATUS_COUNT_CAP: false means "at least lag".
-                "lag_exact": lag["lag"] < STATUS_COUNT_CAP,
+                "lag_exact": row["lag"] < STATUS_COUNT_CAP,
                 "batches": checkpoint.batch_no,
                 "events_projected": checkpoint.events_projected,
                 "updated_at": checkpoint.updated_at.isoformat(),
@@ -179,9 +181,7 @@ async def get_status(request: Request) -> Response:
             }
             if wanted is not None:
                 report["caught_up"] = checkpoint.position >= wanted
-            rebuild_row = await (
-                await cur.execute(query("checkpoint"), {"projection": projection.rebuild_checkpoint})
-            ).fetchone()
+            rebuild_row = rows.get(projection.rebuild_checkpoint)
             if rebuild_row is not None:
                 # A replay under way (or interrupted): its progress, and what stops it.
                 rebuild = Checkpoint.from_row(rebuild_row)

@@ -139,6 +139,22 @@ where projection = %(projection)s;
 -- The TimescaleDB version, when pulse.events is a hypertable.
 select extversion from pg_extension where extname = 'timescaledb';
 
+-- name: projection_statuses
+-- The checkpoints named in %(projections)s in one statement (/v1/status: one
+-- round trip and one plan, not three per projection; each plan of a hypertable
+-- query opens every chunk), with, for those also in %(lag_for)s, the events
+-- after them counted through the position index up to %(cap)s.
+select c.projection, c.xact_id::text::bigint as xact_id, c.seq, c.batch_no, c.events_projected, c.updated_at,
+       c.version, c.generation, c.last_error, c.last_error_at, c.last_error_event_id,
+       -- A CASE, so that the count runs only for the checkpoints that want it.
+       case when c.projection = any(%(lag_for)s)
+            then (select count(*) from (select 1 from pulse.events e
+                                        where (e.xact_id, e.seq) > (c.xact_id, c.seq)
+                                        limit %(cap)s) as pending)
+       end as lag
+from pulse.projection_checkpoints c
+where c.projection = any(%(projections)s);
+
 -- name: projection_lag
 -- Events after a projection's checkpoint: those it has yet to apply, counted
 -- through the position index up to %(cap)s, never the whole log.
