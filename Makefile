@@ -54,7 +54,7 @@ bench: setup
 	@$(BIN)/python -m bench.run_all
 
 # The same figures at 10^7 events (PULSE_BENCH_EVENTS), with a timed full replay of every projection and
-# /v1/status and /readyz latency: about half an hour and ~25 GB of disk; not in CI. Run `make bench` first:
+# /v1/status and /readyz latency: 10-15 minutes and a ~6 GiB database; not in CI. Run `make bench` first:
 # the ingest rate is compared with its 10^6 run.
 bench-large: setup
 	@$(BIN)/python -m bench.large

@@ -16,6 +16,7 @@ import signal
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,51 @@ def http_ingest(base: str, requests: list[list[tuple[Any, ...]]], clients: int =
     return asyncio.run(run())
 
 
+def ingest_figures(
+    admin_url: str, url: str, http_count: int, while_serving: Callable[[str], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """HTTP ingest of http_count events into the database at url, against a raw COPY of the same events.
+
+    First another set of the same shape goes to a server without projection workers
+    (PULSE_SERVE_PROJECTIONS=false, as beside a `pulse work`): what the write path alone costs; on 2 cores
+    the workers otherwise share the CPU with ingest. A server with its workers catches that set up, then
+    the timed set is posted to it, and while_serving(base), if given, runs against it: its figures are
+    added. make bench (10^6 events) and make bench-large (10^7) both measure this way, so the rates compare.
+    """
+    port = BENCH_PORT
+    base = f"http://127.0.0.1:{port}"
+    requests = http_events(http_count)
+    # The baseline: raw COPY of the same events into the same table, in this run.
+    same_copy_seconds = copy_baseline(admin_url, [row for rows in requests for row in rows])
+    server = start_server(url, port, PULSE_SERVE_PROJECTIONS="false")
+    try:
+        alone_seconds = http_ingest(base, http_events(http_count, prefix="w"))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    figures: dict[str, Any] = {}
+    server = start_server(url, port)
+    try:
+        wait_until_caught_up(base)
+        http_seconds = http_ingest(base, requests)
+        if while_serving is not None:
+            figures.update(while_serving(base))
+        wait_until_caught_up(base)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return {
+        "http_ingest_events": http_count,
+        "http_ingest_seconds": round(http_seconds, 2),
+        "http_ingest_events_per_s": round(http_count / http_seconds),
+        "http_ingest_copy_events_per_s": round(http_count / same_copy_seconds),
+        "http_ingest_vs_copy_ratio": round(same_copy_seconds / http_seconds, 3),
+        "http_ingest_without_projections_events_per_s": round(http_count / alone_seconds),
+        "http_ingest_without_projections_vs_copy_ratio": round(same_copy_seconds / alone_seconds, 3),
+        **figures,
+    }
+
+
 def main() -> None:
     admin_url = admin_database_url()
     url = fresh_database(admin_url)
@@ -250,34 +296,11 @@ def main() -> None:
 
     port = BENCH_PORT
     http_count = min(EVENTS, 100000)
-    requests = http_events(http_count)
-    # The baseline: raw COPY of the same events into the same table, in this run.
-    same_copy_seconds = copy_baseline(admin_url, [row for rows in requests for row in rows])
-    # What the write path alone costs: a server without projection workers (PULSE_SERVE_PROJECTIONS=false,
-    # as beside a `pulse work`), posting another set of the same shape. On 2 cores the workers otherwise
-    # share the CPU with ingest; the server below catches this set up before it is timed.
-    server = start_server(url, port, PULSE_SERVE_PROJECTIONS="false")
-    try:
-        alone_seconds = http_ingest(f"http://127.0.0.1:{port}", http_events(http_count, prefix="w"))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    server = start_server(url, port)
-    try:
-        wait_until_caught_up(f"http://127.0.0.1:{port}")
-        http_seconds = http_ingest(f"http://127.0.0.1:{port}", requests)
-        wait_until_caught_up(f"http://127.0.0.1:{port}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    figures["http_ingest_events"] = http_count
-    figures["http_ingest_events_per_s"] = round(http_count / http_seconds)
-    figures["http_ingest_copy_events_per_s"] = round(http_count / same_copy_seconds)
-    figures["http_ingest_vs_copy_ratio"] = round(same_copy_seconds / http_seconds, 3)
-    figures["http_ingest_without_projections_events_per_s"] = round(http_count / alone_seconds)
-    figures["http_ingest_without_projections_vs_copy_ratio"] = round(same_copy_seconds / alone_seconds, 3)
+    figures.update(ingest_figures(admin_url, url, http_count))
     # Against the COPY of the backlog above (other events, 10x as many), as this figure was first measured.
-    figures["http_ingest_vs_backlog_copy_ratio"] = round(copy_seconds / EVENTS * http_count / http_seconds, 3)
+    figures["http_ingest_vs_backlog_copy_ratio"] = round(
+        copy_seconds / EVENTS * http_count / figures["http_ingest_seconds"], 3
+    )
     # The live stream with 500 dashboards while 2,000 events/s arrive, and memory per idle client.
     # With no forecast yet, a server starts the forecast refresh at once (a minute or two of CPU, daily);
     # the data-quality checks (with the reconciliation, ~10 s of SQL at 10^6 events, hourly) first run
