@@ -128,13 +128,6 @@ set last_error = %(error)s,
       limit 1) end
 where projection = %(projection)s;
 
--- name: checkpoint
--- One projection's checkpoint.
-select xact_id::text::bigint as xact_id, seq, batch_no, events_projected, updated_at,
-       version, generation, last_error, last_error_at, last_error_event_id
-from pulse.projection_checkpoints
-where projection = %(projection)s;
-
 -- name: timescaledb_version
 -- The TimescaleDB version, when pulse.events is a hypertable.
 select extversion from pg_extension where extname = 'timescaledb';
