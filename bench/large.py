@@ -97,12 +97,12 @@ def main() -> None:
 
     def latency_figures(base: str) -> dict[str, Any]:
         # Right after the timed ingest, while the workers catch up on it.
-        figures: dict[str, Any] = {}
+        measured: dict[str, Any] = {}
         for path in ("/v1/status", "/readyz"):
             median, worst = latencies(base, path)
-            figures[f"{path.strip('/').replace('/', '_')}_median_ms"] = round(median, 1)
-            figures[f"{path.strip('/').replace('/', '_')}_max_ms"] = round(worst, 1)
-        return figures
+            measured[f"{path.strip('/').replace('/', '_')}_median_ms"] = round(median, 1)
+            measured[f"{path.strip('/').replace('/', '_')}_max_ms"] = round(worst, 1)
+        return measured
 
     # The same procedure as the 10^6 run of make bench, so that the two rates compare.
     figures.update(ingest_figures(admin_url, url, 100_000, while_serving=latency_figures))
