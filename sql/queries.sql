@@ -148,16 +148,6 @@ select c.projection, c.xact_id::text::bigint as xact_id, c.seq, c.batch_no, c.ev
 from pulse.projection_checkpoints c
 where c.projection = any(%(projections)s);
 
--- name: projection_lag
--- Events after a projection's checkpoint: those it has yet to apply, counted
--- through the position index up to %(cap)s, never the whole log.
-select count(*) as lag
-from pulse.projection_checkpoints c
-cross join lateral (select 1 from pulse.events e
-                    where (e.xact_id, e.seq) > (c.xact_id, c.seq)
-                    limit %(cap)s) as pending
-where c.projection = %(projection)s;
-
 -- name: log_totals
 -- How many events are stored and how many inputs were quarantined, without
 -- counting the log: exact up to %(cap)s events, beyond that the planner's

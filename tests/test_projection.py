@@ -11,7 +11,7 @@ import psycopg
 
 from core.db import make_pool
 from core.settings import Settings
-from core.sql import query
+from core.sql import named_queries, query
 from projections import BOOKINGS
 from projections.verify import verify
 from projections.worker import ProjectionWorker
@@ -173,9 +173,11 @@ def test_a_worker_killed_mid_batch_resumes_exactly(
         found = row.fetchone()
         return int(found[0]) if found else 0
 
-    def lag() -> int:
-        row = db.execute(query("projection_lag"), {"projection": "bookings", "cap": 10**9}).fetchone()
-        return int(row[0]) if row else -1
+    def lag(projection: str = "bookings") -> int:
+        # The lag /metrics and the data-quality checks report.
+        row = db.execute(named_queries("dq.sql")["projection_lag"], {"projection": projection, "cap": 10**9})
+        found = row.fetchone()
+        return int(found[0]) if found else -1
 
     for kills in range(1, 4):
         worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="100")
@@ -192,12 +194,8 @@ def test_a_worker_killed_mid_batch_resumes_exactly(
     worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="100")
     try:
         wait_for(lambda: lag() == 0, timeout=90)
-        wait_for(
-            lambda: db.execute(query("projection_lag"), {"projection": "customers", "cap": 10**9}).fetchone() == (0,)
-        )
-        wait_for(
-            lambda: db.execute(query("projection_lag"), {"projection": "conversion", "cap": 10**9}).fetchone() == (0,)
-        )
+        wait_for(lambda: lag("customers") == 0)
+        wait_for(lambda: lag("conversion") == 0)
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0
