@@ -13,9 +13,10 @@ from starlette.testclient import TestClient
 from app import ingest
 from app.api import create_app
 from core.settings import Settings
+from core.sql import query
 from projections import ALL_PROJECTIONS
 from tests.support.events import REQUIRED_DATA, booking, make_event
-from tests.support.pipeline import append
+from tests.support.pipeline import append, append_in
 from tests.support.processes import wait_for
 
 
@@ -285,11 +286,47 @@ def test_two_requests_creating_one_booking_at_once_store_it_once(
 
     [result] = asyncio.run(race())
     assert result.status == "rejected"
-    assert (
-        result.reasons[0].message == f"booking {first['data']['booking_id']} was created meanwhile by another request"
+    # The rival waited for the first request's commit, and is told which event holds the booking.
+    assert result.reasons[0].message == (
+        f"booking {first['data']['booking_id']} was already created by event {first['event_id']}"
     )
     assert db.execute("select count(*) from pulse.events").fetchone() == (1,)
     assert db.execute("select count(*) from pulse.quarantine").fetchone() == (1,)
+
+
+def test_a_request_with_one_old_event_stores_every_new_one_in_order(db: psycopg.Connection[Any]) -> None:
+    """The write contract itself: one event seen before, or one booking taken, and the rest of the
+    request is still stored, in request order, with the booking ids of its creations claimed."""
+    seen, taken = booking(), booking()
+    for event in (seen, taken):
+        append_in(db, event)
+    db.commit()
+    rival = {**booking(), "data": taken["data"]}
+    new = [booking(), make_event("search.performed"), booking()]
+    events = [new[0], seen, new[1], rival, new[2]]
+    rows = db.execute(
+        query("append_events"),
+        {
+            "event_ids": [e["event_id"] for e in events],
+            "types": [e["type"] for e in events],
+            "occurred_ats": [e["occurred_at"] for e in events],
+            "datas": [json.dumps(e["data"]) for e in events],
+        },
+    ).fetchall()
+    db.commit()
+    # (place in the request, booking taken, its holder): the resend answers nothing.
+    assert sorted((row[0], row[3], row[4] and str(row[4])) for row in rows) == [
+        (1, False, None),
+        (3, False, None),
+        (4, True, taken["event_id"]),
+        (5, False, None),
+    ]
+    assert stored_ids(db)[-3:] == [e["event_id"] for e in new]
+    claimed = db.execute(
+        "select booking_id, event_id::text from pulse.booking_ids where booking_id = any(%s)",
+        [[new[0]["data"]["booking_id"], new[2]["data"]["booking_id"], taken["data"]["booking_id"]]],
+    ).fetchall()
+    assert sorted(claimed) == sorted([(e["data"]["booking_id"], e["event_id"]) for e in (new[0], new[2], taken)])
 
 
 def test_status_tells_when_projections_have_passed_a_position(client: TestClient) -> None:
