@@ -15,7 +15,7 @@ import sys
 import time
 
 from bench.harness import BENCH_PORT, admin_database_url, fresh_database, start_server, wait_until_caught_up
-from bench.run_all import copy_baseline, http_events, http_ingest
+from bench.run_all import NO_JOBS, copy_baseline, http_events, http_ingest
 from core.settings import Settings
 
 
@@ -25,7 +25,7 @@ def main() -> None:
     requests = http_events(events)
     copy_seconds = copy_baseline(admin_url, [row for rows in requests for row in rows])
     url = fresh_database(admin_url)
-    server = start_server(url, BENCH_PORT, workers=int(os.environ.get("PULSE_BENCH_WORKERS", "1")))
+    server = start_server(url, BENCH_PORT, workers=int(os.environ.get("PULSE_BENCH_WORKERS", "1")), **NO_JOBS)
     spy = None
     try:
         if output := os.environ.get("PULSE_BENCH_PYSPY"):

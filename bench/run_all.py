@@ -46,6 +46,11 @@ BATCH_SIZE = 5000  # PULSE_BATCH_SIZE's default; batches grow on a backlog as in
 DESTINATIONS = ["Lisbon", "Tokyo", "Cancun", "Paris", "London", "New York", "Cape Town", "Reykjavik"]
 
 
+# A server without the scheduled jobs (data-quality checks, forecast refresh): what a figure measures
+# shares the 2 cores with nothing else.
+NO_JOBS = {"PULSE_DQ_INTERVAL": "0", "PULSE_FORECAST_INTERVAL": "0"}
+
+
 def event_rows(count: int, seed: int = 11) -> list[tuple[Any, ...]]:
     """Booking journeys over 400 days: searches, checkouts, bookings, payments, modifications, cancellations."""
     rng = random.Random(seed)
@@ -230,20 +235,22 @@ def ingest_figures(
     the workers otherwise share the CPU with ingest. A server with its workers catches that set up, then
     the timed set is posted to it, and while_serving(base), if given, runs against it: its figures are
     added. make bench (10^6 events) and make bench-large (10^7) both measure this way, so the rates compare.
+    Both servers run without the scheduled jobs (NO_JOBS): each start on a database with no forecast began
+    a forecast refresh, whose SQL shared the 2 cores with the ingest it was timing.
     """
     port = BENCH_PORT
     base = f"http://127.0.0.1:{port}"
     requests = http_events(http_count)
     # The baseline: raw COPY of the same events into the same table, in this run.
     same_copy_seconds = copy_baseline(admin_url, [row for rows in requests for row in rows])
-    server = start_server(url, port, PULSE_SERVE_PROJECTIONS="false")
+    server = start_server(url, port, workers=1, PULSE_SERVE_PROJECTIONS="false", **NO_JOBS)
     try:
         alone_seconds = http_ingest(base, http_events(http_count, prefix="w"))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     figures: dict[str, Any] = {}
-    server = start_server(url, port)
+    server = start_server(url, port, workers=1, **NO_JOBS)
     try:
         wait_until_caught_up(base)
         http_seconds = http_ingest(base, requests)
@@ -307,15 +314,14 @@ def main() -> None:
     # PULSE_DQ_INTERVAL (5 min) after a start, so no run below includes them. Most of the time no job
     # runs: the stream_workers_* figures are measured with both off, and stream_with_jobs_* with the
     # defaults, during the first refresh after a start.
-    no_jobs = {"PULSE_DQ_INTERVAL": "0", "PULSE_FORECAST_INTERVAL": "0"}
     # On a settled database, as after any backfill: right after the bulk loads above, autovacuum's catch-up
     # (event_ids, booking_ids, the chunks, the rollups) shared the 2 cores with the stream and put one
     # worker's p99 at 166-237 ms in 5 of 10 runs (66 ms in a run with autovacuum off).
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("vacuum analyze")
     for prefix, workers, env, with_memory in (
-        ("stream_workers_1", 1, no_jobs, True),
-        ("stream_workers_2", 2, no_jobs, True),
+        ("stream_workers_1", 1, NO_JOBS, True),
+        ("stream_workers_2", 2, NO_JOBS, True),
         ("stream_with_jobs_workers_1", 1, {}, False),
     ):
         server = start_server(url, port, workers=workers, PULSE_STREAM_MAX_CLIENTS="5000", **env)
