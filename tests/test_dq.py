@@ -149,7 +149,7 @@ def test_volume_fails_when_traffic_stops(normal: Normal) -> None:
 def test_volume_fails_on_three_times_the_usual_traffic(settings: Settings) -> None:
     now = minute_now()
     hour = now.replace(minute=0)
-    traffic = Traffic(rates=dict(RATES))
+    traffic = Traffic(origin=hour, rates=dict(RATES))
     for k in (1, 2, 3):  # an hour more than compared: weeks before the first complete hour are unknown
         traffic.between(hour - timedelta(days=7 * k, hours=2), hour - timedelta(days=7 * k))
     traffic.rates = {"Lisbon": 6.0}
