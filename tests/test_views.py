@@ -229,3 +229,72 @@ def test_an_hour_a_late_event_left_at_zero_needs_no_exchange_rate(
     # An earlier cancellation arrives late: the booking was cancelled yesterday, not today.
     run(settings, [make_event("booking.cancelled", today - timedelta(hours=1), booking_id=booking_id)])
     assert business.execute(kpis).fetchone() == (0, 0, Decimal(0), Decimal(0), None)
+
+
+# Each rollup's key columns other than its time, and the values of those in the rows below.
+ROLLUP_KEYS = {
+    "hourly": ("destination, booking_type, channel, currency, changed_in_batch", "d, 'flight', 'web', 'EUR', 1"),
+    "daily": ("destination, booking_type, channel, currency", "d, 'flight', 'web', 'EUR'"),
+    "destinations_daily": ("destination, currency", "d, 'EUR'"),
+}
+DESTINATIONS = "unnest(array['Lisbon', 'Tokyo', 'Paris', 'Oslo', 'Rome', 'Lima', 'Cairo', 'Quito']) as d"
+
+
+def plan_nodes(db: psycopg.Connection[Any], statement: str) -> list[dict[str, Any]]:
+    """Every node of the statement's plan."""
+    row = db.execute(f"explain (format json) {statement}").fetchone()
+    assert row is not None
+    nodes, pending = [], [row[0][0]["Plan"]]
+    while pending:
+        node = pending.pop()
+        nodes.append(node)
+        pending.extend(node.get("Plans", []))
+    return nodes
+
+
+@pytest.mark.parametrize(
+    ("view", "key", "rollup"),
+    [
+        ("bookings_hourly", "bucket", "hourly"),
+        ("bookings_daily", "day", "daily"),
+        ("destinations_daily", "day", "destinations_daily"),
+    ],
+)
+def test_the_latest_rows_of_a_rollup_view_are_read_from_its_key(
+    db: psycopg.Connection[Any], view: str, key: str, rollup: str
+) -> None:
+    # Two years of hours (or of days), for eight destinations: an analyst asking for the latest ten rows
+    # must get them through the rollup's primary key, not by sorting every row of the view.
+    step, cast = ("1 hour", "timestamptz") if key == "bucket" else ("1 day", "date")
+    columns, values = ROLLUP_KEYS[rollup]
+    db.execute(
+        f"insert into pulse_bookings.{rollup} ({key}, {columns}, bookings, gross_revenue) "
+        f"select t::{cast}, {values}, 1, 100 "
+        f"from generate_series(timestamptz '2024-01-01', timestamptz '2026-01-01', interval '{step}') as t, "
+        + DESTINATIONS
+    )
+    db.execute(f"analyze pulse_bookings.{rollup}")
+    latest = f"select * from analytics.{view} order by {key} desc limit 10"
+    nodes = plan_nodes(db, latest)
+    assert not [n for n in nodes if "Sort" in n["Node Type"]], f"{view} sorts its rows: {nodes}"
+    assert [n for n in nodes if n.get("Index Name") == f"{rollup}_pkey"], f"{view} does not use its key: {nodes}"
+    rows = db.execute(latest).fetchall()
+    # The last hour's (or day's) eight rows, then two of the one before.
+    step_back = timedelta(hours=1) if key == "bucket" else timedelta(days=1)
+    assert len(rows) == 10 and rows[0][0] - rows[-1][0] == step_back
+
+
+@pytest.mark.parametrize("view", ["top_destinations", "revenue_by_booking_type"])
+def test_today_and_the_last_7_days_are_read_without_scanning_every_hour(db: psycopg.Connection[Any], view: str) -> None:
+    columns, values = ROLLUP_KEYS["hourly"]
+    db.execute(
+        f"insert into pulse_bookings.hourly (bucket, {columns}, bookings, gross_revenue) "
+        f"select t, {values}, 1, 100 "
+        "from generate_series(date_bin('1 hour', now() - interval '2 years', timestamptz '2000-01-01'), now(), "
+        "interval '1 hour') as t, " + DESTINATIONS
+    )
+    db.execute("analyze pulse_bookings.hourly")
+    hourly = [n for n in plan_nodes(db, f"select * from analytics.{view}") if n.get("Relation Name") == "hourly"]
+    assert hourly and all(n["Node Type"] != "Seq Scan" for n in hourly), hourly
+    # Eight destinations booked every hour: today's and the week's figures are all there.
+    assert db.execute(f"select count(*) from analytics.{view}").fetchone() == (16 if view == "top_destinations" else 2,)

@@ -1,26 +1,20 @@
 create or replace view analytics.destinations_daily as
-with rollup as (
-  select * from pulse_bookings.destinations_daily
-),
-
-final as (
-  select
-    day,
-    destination,
-    currency,
-    bookings,
-    gross_revenue,
-    modifications,
-    modification_delta as modification_revenue,
-    cancellations,
-    refunds,
-    gross_revenue + modification_delta - refunds as net_revenue
-  from rollup
-  -- A late event can move a booking's share out of a day and leave zeros behind.
-  where bookings <> 0 or modifications <> 0 or modification_delta <> 0 or cancellations <> 0 or refunds <> 0
-)
-
-select * from final;
+-- Flat, like analytics.bookings_daily: a month ordered by day, destination and
+-- currency then reads the primary key's range instead of sorting a subquery.
+select
+  day,
+  destination,
+  currency,
+  bookings,
+  gross_revenue,
+  modifications,
+  modification_delta as modification_revenue,
+  cancellations,
+  refunds,
+  gross_revenue + modification_delta - refunds as net_revenue
+from pulse_bookings.destinations_daily
+-- A late event can move a booking's share out of a day and leave zeros behind.
+where bookings <> 0 or modifications <> 0 or modification_delta <> 0 or cancellations <> 0 or refunds <> 0;
 
 comment on view analytics.destinations_daily is 'analytics.bookings_daily without booking type and channel: per business day, destination and currency, kept as its own rollup so that months of revenue by destination read one row per day, destination and currency.';
 comment on column analytics.destinations_daily.day is 'Local date of the events in the business time zone.';
