@@ -298,3 +298,22 @@ def test_today_and_the_last_7_days_are_read_without_scanning_every_hour(db: psyc
     assert hourly and all(n["Node Type"] != "Seq Scan" for n in hourly), hourly
     # Eight destinations booked every hour: today's and the week's figures are all there.
     assert db.execute(f"select count(*) from analytics.{view}").fetchone() == (16 if view == "top_destinations" else 2,)
+
+
+def test_a_month_by_destination_is_read_from_the_key_alone(db: psycopg.Connection[Any]) -> None:
+    columns, values = ROLLUP_KEYS["destinations_daily"]
+    db.execute(
+        f"insert into pulse_bookings.destinations_daily (day, {columns}, bookings, gross_revenue) "
+        f"select t::date, {values}, 1, 100 "
+        "from generate_series(timestamptz '2024-01-01', timestamptz '2026-01-01', interval '1 day') as t, "
+        + DESTINATIONS
+    )
+    db.execute("vacuum analyze pulse_bookings.destinations_daily")
+    month = (
+        "select day, destination, currency, gross_revenue, net_revenue from analytics.destinations_daily "
+        "where day >= date '2025-06-01' and day < date '2025-07-01' order by 1, 2, 3"
+    )
+    nodes = plan_nodes(db, month)
+    assert [n["Node Type"] for n in nodes] == ["Index Only Scan"], nodes
+    rows = db.execute(month).fetchall()
+    assert len(rows) == 30 * 8 and rows == sorted(rows) and {row[3] for row in rows} == {Decimal(100)}
