@@ -1,7 +1,7 @@
 """The live, "today"-relative and derived views, on hand-made scenarios."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -317,3 +317,24 @@ def test_a_month_by_destination_is_read_from_the_key_alone(db: psycopg.Connectio
     assert [n["Node Type"] for n in nodes] == ["Index Only Scan"], nodes
     rows = db.execute(month).fetchall()
     assert len(rows) == 30 * 8 and rows == sorted(rows) and {row[3] for row in rows} == {Decimal(100)}
+
+
+def test_a_day_of_analytics_bookings_is_found_by_its_creation_time(db: psycopg.Connection[Any]) -> None:
+    # A year of bookings, one every ten minutes; the legacy nightly report's SQL, pointed at analytics.bookings.
+    db.execute("set timezone = 'UTC'")  # date(created_at) is the session's date
+    db.execute(
+        "insert into pulse_bookings.bookings (booking_id, customer_id, destination, booking_type, channel, "
+        "created_at, created_total, created_currency, current_total, current_currency, last_event_at, "
+        "changed_in_batch) "
+        "select 'b' || n, 'c' || n % 500, 'Lisbon', 'flight', 'web', t, 100, 'EUR', 100, 'EUR', t, 1 "
+        "from generate_series(timestamptz '2025-01-01', timestamptz '2026-01-01', interval '10 minutes') "
+        "with ordinality as s (t, n)"
+    )
+    db.execute("analyze pulse_bookings.bookings")
+    report = (
+        "select date(created_at), count(*), sum(total_amount), avg(total_amount) from analytics.bookings "
+        "where created_at >= '2025-06-01 00:00+00' and created_at < '2025-06-02 00:00+00' group by 1"
+    )
+    scans = [n for n in plan_nodes(db, report) if n.get("Relation Name") == "bookings"]
+    assert scans and all(n["Node Type"] != "Seq Scan" for n in scans), scans
+    assert db.execute(report).fetchall() == [(date(2025, 6, 1), 144, Decimal(14400), Decimal(100))]

@@ -37,6 +37,10 @@ create table bookings (
   changed_in_batch   bigint      not null
 ) with (fillfactor = 80);  -- room for HOT updates: bookings change as their events arrive
 create index bookings_customer on bookings (customer_id);
+-- Legacy report SQL on analytics.bookings picks its days by created_at: one day
+-- read 468,567 bookings (48 ms at 10^6 events) without this, 0.4 ms with it.
+-- created_at never changes, so updates stay HOT.
+create index bookings_created_at on bookings (created_at);
 
 -- What each booking's modifications and cancellation add to the rollups, so
 -- that a late event can take back and redo its booking's share exactly. Per
