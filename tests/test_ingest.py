@@ -294,6 +294,41 @@ def test_two_requests_creating_one_booking_at_once_store_it_once(
     assert db.execute("select count(*) from pulse.quarantine").fetchone() == (1,)
 
 
+def test_a_rival_already_on_the_careful_path_is_told_the_booking_was_created_meanwhile(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    # The rival request also holds a creation of a booking taken long ago: its plain inserts fail at once,
+    # and it meets the first request's claim, not yet committed, on the careful path.
+    taken = booking()
+    append_in(db, taken)
+    db.commit()
+    first = booking()
+    rivals = [{**booking(), "data": taken["data"]}, {**booking(), "data": first["data"]}]
+
+    async def race() -> list[ingest.Item]:
+        async with await psycopg.AsyncConnection.connect(database_url) as early:
+            async with early.transaction():
+                items = ingest.parse_body(json.dumps(first).encode(), "application/json")
+                ingest.validate(items)
+                await ingest.store(early, items, "application/json")
+                late = asyncio.create_task(append(database_url, rivals))
+                while not db.execute(
+                    "select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
+                ).fetchone():
+                    await asyncio.sleep(0.01)
+            return await late
+
+    old, raced = asyncio.run(race())
+    assert (old.status, raced.status) == ("rejected", "rejected")
+    assert old.reasons[0].message == (
+        f"booking {taken['data']['booking_id']} was already created by event {taken['event_id']}"
+    )
+    # Its statement began before the first request committed, so it cannot name the event that holds the booking.
+    assert raced.reasons[0].message == f"booking {first['data']['booking_id']} was created meanwhile by another request"
+    assert stored_ids(db) == [taken["event_id"], first["event_id"]]
+    assert db.execute("select count(*) from pulse.quarantine").fetchone() == (2,)
+
+
 def test_a_request_with_one_old_event_stores_every_new_one_in_order(db: psycopg.Connection[Any]) -> None:
     """The write contract itself: one event seen before, or one booking taken, and the rest of the
     request is still stored, in request order, with the booking ids of its creations claimed."""
