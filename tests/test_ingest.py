@@ -264,27 +264,33 @@ def test_a_second_creation_of_a_booking_is_rejected_and_quarantined(
     assert all(json.loads(row[0])["event_id"] == again["event_id"] for row in quarantined)
 
 
+async def against_a_claim_in_progress(
+    database_url: str, db: psycopg.Connection[Any], first: dict[str, Any], rivals: list[dict[str, Any]]
+) -> list[ingest.Item]:
+    """The rivals' answers, appended while a request storing first has claimed its booking but not committed.
+
+    The first request commits once a rival waits on its claim (a lock wait, awaited as a condition).
+    """
+    async with await psycopg.AsyncConnection.connect(database_url) as early:
+        async with early.transaction():
+            items = ingest.parse_body(json.dumps(first).encode(), "application/json")
+            ingest.validate(items)
+            await ingest.store(early, items, "application/json")
+            late = asyncio.create_task(append(database_url, rivals))
+            while not db.execute(
+                "select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
+            ).fetchone():
+                await asyncio.sleep(0.01)
+        return await late
+
+
 def test_two_requests_creating_one_booking_at_once_store_it_once(
     database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     first = booking()
     rival = {**booking(), "data": first["data"]}
 
-    async def race() -> list[ingest.Item]:
-        async with await psycopg.AsyncConnection.connect(database_url) as early:
-            # The first request has claimed the booking but not committed yet.
-            async with early.transaction():
-                items = ingest.parse_body(json.dumps(first).encode(), "application/json")
-                ingest.validate(items)
-                await ingest.store(early, items, "application/json")
-                late = asyncio.create_task(append(database_url, [rival]))
-                while not db.execute(
-                    "select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
-                ).fetchone():
-                    await asyncio.sleep(0.01)
-            return await late
-
-    [result] = asyncio.run(race())
+    [result] = asyncio.run(against_a_claim_in_progress(database_url, db, first, [rival]))
     assert result.status == "rejected"
     # The rival waited for the first request's commit, and is told which event holds the booking.
     assert result.reasons[0].message == (
@@ -305,20 +311,7 @@ def test_a_rival_already_on_the_careful_path_is_told_the_booking_was_created_mea
     first = booking()
     rivals = [{**booking(), "data": taken["data"]}, {**booking(), "data": first["data"]}]
 
-    async def race() -> list[ingest.Item]:
-        async with await psycopg.AsyncConnection.connect(database_url) as early:
-            async with early.transaction():
-                items = ingest.parse_body(json.dumps(first).encode(), "application/json")
-                ingest.validate(items)
-                await ingest.store(early, items, "application/json")
-                late = asyncio.create_task(append(database_url, rivals))
-                while not db.execute(
-                    "select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()"
-                ).fetchone():
-                    await asyncio.sleep(0.01)
-            return await late
-
-    old, raced = asyncio.run(race())
+    old, raced = asyncio.run(against_a_claim_in_progress(database_url, db, first, rivals))
     assert (old.status, raced.status) == ("rejected", "rejected")
     assert old.reasons[0].message == (
         f"booking {taken['data']['booking_id']} was already created by event {taken['event_id']}"
