@@ -294,7 +294,7 @@ def test_today_and_the_last_7_days_are_read_without_scanning_every_hour(db: psyc
         "interval '1 hour') as t, " + DESTINATIONS
     )
     db.execute("analyze pulse_bookings.hourly")
-    # Joined by day alone, the planner chose here to read every hour and hash the calendar's days.
+    # Joined by day alone, the planner chose here to read every hour.
     db.execute("analyze pulse.calendar")
     hourly = [n for n in plan_nodes(db, f"select * from analytics.{view}") if n.get("Relation Name") == "hourly"]
     assert hourly and all(n["Node Type"] != "Seq Scan" for n in hourly), hourly

@@ -38,7 +38,7 @@ create table bookings (
 ) with (fillfactor = 80);  -- room for HOT updates: bookings change as their events arrive
 create index bookings_customer on bookings (customer_id);
 -- Legacy report SQL on analytics.bookings picks its days by created_at: one day
--- read 468,567 bookings (48 ms at 10^6 events) without this, 0.4 ms with it.
+-- read all 468,567 bookings of make bench's database (48 ms) without this, 0.4 ms with it.
 -- created_at never changes, so updates stay HOT.
 create index bookings_created_at on bookings (created_at);
 
