@@ -51,13 +51,14 @@ from app.legacy.mapping import (
     Mapped,
     Mapping,
     MappingError,
+    RowEvent,
     change_event,
     change_time,
     fragment,
     json_text,
 )
 from app.legacy.source import LegacySource, Row, SourceError, legacy_query
-from core.events import Reason, ValidEvent
+from core.events import Reason
 from core.sql import named_queries, query
 
 log = logging.getLogger("pulse.legacy")
@@ -419,7 +420,7 @@ class _Writer(threading.Thread):
         with self.conn.transaction():
             states = self._states(batch.rows)
             events: list[str] = []
-            created_by: dict[UUID, Mapped] = {}
+            created_by: dict[str, Mapped] = {}
             new_states: dict[tuple[str, int], dict[str, Any]] = {}
             quarantine: list[tuple[Mapped, list[Reason]]] = []
             for m in batch.rows:
@@ -465,7 +466,7 @@ class _Writer(threading.Thread):
         m: Mapped,
         state: _State | None,
         events: list[str],
-        created_by: dict[UUID, Mapped],
+        created_by: dict[str, Mapped],
         new_states: dict[tuple[str, int], dict[str, Any]],
         quarantine: list[tuple[Mapped, list[Reason]]],
         tally: Tally,
@@ -524,7 +525,7 @@ class _Writer(threading.Thread):
             refuse(m.reasons, "imported", state)
             return
         total, currency, modifications, cancelled = state.total, state.currency, state.modifications, state.cancelled
-        changes: list[ValidEvent] = []
+        changes: list[RowEvent] = []
         reasons: list[Reason] = []
         if (m.total, m.currency) != (state.total, state.currency):
             assert m.total is not None
@@ -561,7 +562,7 @@ class _Writer(threading.Thread):
                 "r": new_states[slot]["r"] if slot in new_states else None,
             }
 
-    def _change(self, m: Mapped, what: str, data: dict[str, Any]) -> ValidEvent | list[Reason]:
+    def _change(self, m: Mapped, what: str, data: dict[str, Any]) -> RowEvent | list[Reason]:
         """A modification or cancellation of a booking row, dated when the row last changed."""
         return change_event(self.bound, m, what, change_time(m), data)
 
@@ -603,14 +604,14 @@ class _Writer(threading.Thread):
     def _refused(
         self,
         taken: dict[UUID, UUID | None],
-        created_by: dict[UUID, Mapped],
+        created_by: dict[str, Mapped],
         new_states: dict[tuple[str, int], dict[str, Any]],
         quarantine: list[tuple[Mapped, list[Reason]]],
         tally: Tally,
     ) -> None:
         """booking.created events the write contract refused: the booking id was already created."""
         for event_id, holder in taken.items():
-            m = created_by[event_id]
+            m = created_by[str(event_id)]
             tally.created -= 1
             own = self.mapping.id_of(self.bound.table, m.key, "created")
             if m.ordinal > 0 or holder == own:
