@@ -2,7 +2,8 @@
 # Installs what Booking Pulse needs from the system, idempotently:
 # PostgreSQL 15 server, hll and tdigest extensions, TimescaleDB (Apache
 # edition) built from Debian trixie's source package, since bookworm has none,
-# and for the tests Chromium with its driver and MariaDB (a real legacy MySQL).
+# and for the tests Chromium with its driver and MariaDB (a real legacy MySQL);
+# libmariadb-dev, which the legacy import's driver (mysqlclient) builds against.
 # Packages come from the machine's own apt sources, so local mirrors and
 # proxies keep working; no mirror is named here.
 # Run as root (or with sudo available). Prints one line per step.
@@ -18,7 +19,7 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 need=()
 for pkg in postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-hll \
            postgresql-$PG_MAJOR-tdigest cmake build-essential dpkg-dev libssl-dev libkrb5-dev \
-           chromium chromium-driver mariadb-server; do
+           chromium chromium-driver mariadb-server libmariadb-dev pkg-config; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

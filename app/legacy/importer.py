@@ -39,8 +39,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import MySQLdb
 import psycopg
-import pymysql
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
@@ -211,7 +211,7 @@ class Importer:
             for bound in tables:
                 try:
                     tally = self.run_table(bound, retry_quarantined=done == 0)
-                except (pymysql.err.MySQLError, SourceError, psycopg.OperationalError) as error:
+                except (MySQLdb.MySQLError, SourceError, psycopg.OperationalError) as error:
                     # A lost connection on either side: what was committed stays; the next poll resumes.
                     log.warning("follow: %s: %s; trying again in %gs", bound.table, error, interval)
                     break

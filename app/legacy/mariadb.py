@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-import pymysql
+import MySQLdb
+from MySQLdb.connections import Connection
 
 SERVER_USER = "mysql"
 USER = "legacy"
@@ -140,14 +141,14 @@ class MariaDB:
             if self.process.poll() is not None:
                 raise MariaDBError(f"mariadbd exited with {self.process.returncode}:\n{self._log_tail()}")
             try:
-                # A plain socket first: a refused PyMySQL connect leaves its socket to the garbage collector.
+                # A plain socket first: a cheap probe while mariadbd is still starting.
                 with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
                     probe.settimeout(5)
                     probe.connect(str(self.socket))
                 with self.root() as conn, conn.cursor() as cur:
                     cur.execute("select 1")
                     return
-            except (OSError, pymysql.err.OperationalError) as error:
+            except (OSError, MySQLdb.OperationalError) as error:
                 last_error = error
                 time.sleep(0.05)
         raise MariaDBError(f"mariadbd did not answer within {timeout}s ({last_error}):\n{self._log_tail()}")
@@ -159,17 +160,17 @@ class MariaDB:
             return "(no log)"
 
     @contextlib.contextmanager
-    def root(self) -> Iterator[pymysql.connections.Connection[pymysql.cursors.Cursor]]:
+    def root(self) -> Iterator[Connection]:
         """A root connection over the unix socket, autocommit."""
-        conn = pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True, connect_timeout=5)
+        conn = MySQLdb.connect(unix_socket=str(self.socket), user="root", autocommit=True, connect_timeout=5)
         try:
             yield conn
         finally:
             conn.close()
 
-    def connect(self, database: str = DATABASE) -> pymysql.connections.Connection[pymysql.cursors.Cursor]:
+    def connect(self, database: str = DATABASE) -> Connection:
         """A connection as the legacy application's user, autocommit."""
-        return pymysql.connect(
+        return MySQLdb.connect(
             host="127.0.0.1", port=self.port, user=USER, password=PASSWORD, database=database, autocommit=True
         )
 

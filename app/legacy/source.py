@@ -1,4 +1,4 @@
-"""Reading the legacy MySQL (or MariaDB) database with PyMySQL.
+"""Reading the legacy MySQL (or MariaDB) database with mysqlclient (MySQLdb).
 
 Large reads go through a server-side (unbuffered) cursor, `SSCursor`, fetched
 a batch at a time: a table larger than memory streams, and the import holds
@@ -17,16 +17,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import pymysql
-import pymysql.cursors
-from pymysql.constants import FIELD_TYPE
-from pymysql.converters import conversions
+import MySQLdb
+import MySQLdb.cursors
+from MySQLdb.constants import FIELD_TYPE
+from MySQLdb.converters import conversions
 
 from core.sql import named_queries
 
 Row = tuple[Any, ...]
 if TYPE_CHECKING:
-    Connection = pymysql.connections.Connection[pymysql.cursors.Cursor]
+    from MySQLdb.connections import Connection
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -112,21 +112,25 @@ class LegacySource:
         self._conn: Connection | None = None
 
     def connect(self) -> Connection:
+        where: dict[str, Any] = (
+            {"unix_socket": self.url.unix_socket}
+            if self.url.unix_socket is not None
+            # libmariadb takes "localhost" for its default unix socket; a URL with a host means TCP.
+            else {"host": "127.0.0.1" if self.url.host == "localhost" else self.url.host, "port": self.url.port}
+        )
         try:
-            return pymysql.connect(
-                host=self.url.host,
-                port=self.url.port,
+            return MySQLdb.connect(
+                **where,
                 user=self.url.user,
                 password=self.url.password,
                 database=self.url.database,
-                unix_socket=self.url.unix_socket,
                 charset="utf8mb4",
                 autocommit=True,
                 connect_timeout=self.connect_timeout,
                 init_command="SET time_zone = '+00:00'",
                 conv=_CONVERSIONS,
             )
-        except pymysql.err.MySQLError as error:
+        except MySQLdb.MySQLError as error:
             raise SourceError(f"cannot connect to {self.url.redacted()}: {error}") from None
 
     @property
@@ -156,7 +160,7 @@ class LegacySource:
         """The rows of a long query in batches, through a server-side cursor on a connection of its own."""
         conn = self.connect()
         try:
-            with conn.cursor(pymysql.cursors.SSCursor) as cur:
+            with conn.cursor(MySQLdb.cursors.SSCursor) as cur:
                 cur.execute(sql, params)
                 while batch := cur.fetchmany(batch_size):
                     yield list(batch)

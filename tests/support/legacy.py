@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pymysql
+from MySQLdb.connections import Connection
 
 from app.legacy.mariadb import MariaDB
 from tests.support.processes import pulse
@@ -76,7 +76,7 @@ class Legacy:
     url: str
     database: str
 
-    def connect(self) -> "pymysql.connections.Connection[pymysql.cursors.Cursor]":
+    def connect(self) -> Connection:
         return self.server.connect(self.database)
 
     def execute(self, statement: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
