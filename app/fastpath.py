@@ -136,6 +136,8 @@ class _FastType(NamedTuple):
     checks: tuple[tuple[str, Callable[[Any], bool], bool], ...]
     fields: tuple[FastField, ...]
     names: frozenset[str]
+    # (field, check, required) of every field, for fast_values.
+    value_checks: tuple[tuple[str, Callable[[Any], bool], bool], ...]
 
 
 def _kind_of(annotation: Any) -> tuple[Any, bool]:
@@ -175,7 +177,11 @@ def _fast_type(model: Any) -> _FastType | None:
             checks.append((name, check, required))
     struct = msgspec.defstruct(f"Fast{data.__name__}", struct_fields)
     return _FastType(
-        msgspec.json.Decoder(struct), tuple(checks), tuple(fields), frozenset(field.name for field in fields)
+        msgspec.json.Decoder(struct),
+        tuple(checks),
+        tuple(fields),
+        frozenset(field.name for field in fields),
+        tuple((field.name, _VALUE_CHECKS[field.kind], field.required) for field in fields),
     )
 
 
@@ -245,11 +251,11 @@ def fast_values(event_id: str, type_: str, occurred_at: datetime, data: dict[str
         or not EARLIEST_EVENT_TIME <= occurred_at <= datetime.now(UTC) + MAX_FUTURE_SKEW
     ):
         return False
-    for field in fast.fields:
-        value = data.get(field.name)
+    for name, check, required in fast.value_checks:
+        value = data.get(name)
         if value is None:
-            if field.required:
+            if required:
                 return False
-        elif not _VALUE_CHECKS[field.kind](value):
+        elif not check(value):
             return False
-    return all(name in fast.names or _text_ok(value) for name, value in data.items())
+    return fast.names.issuperset(data) or all(name in fast.names or _text_ok(value) for name, value in data.items())

@@ -4,7 +4,8 @@ Per table (bookings, then payments and customers when present), a pass reads
 the rows from the watermark on (the last one committed minus the overlap, or
 everything on a first or --full pass) in watermark order, through a
 server-side cursor. The main thread turns each batch of rows into events and
-validates them; a writer thread, on its own PostgreSQL connection, commits
+validates them (on a first pass, with no row states to read, it also decides
+what each row appends); a writer thread, on its own PostgreSQL connection, commits
 each batch in ONE transaction: the events through the write contract
 `pulse.append_events`, what became of each row in `pulse.legacy_rows`, the
 rejected rows in `pulse.quarantine`, and the new watermark in
@@ -140,10 +141,26 @@ class _State:
 
 
 @dataclass
+class _Prepared:
+    """What a batch appends and records, decided from its rows and what earlier runs made of them."""
+
+    events: list[str]
+    created_by: dict[str, Mapped]
+    new_states: dict[tuple[str, int], dict[str, Any]]
+    quarantine: list[tuple[Mapped, list[Reason]]]
+    tally: Tally
+    # The JSON sent to PostgreSQL, encoded with the decisions.
+    events_json: str = ""
+    states_json: str = ""
+
+
+@dataclass
 class _Batch:
     rows: list[Mapped]
     read: int
     watermark: Any
+    # Decided by the reading thread when no earlier run left row states (a first pass); else by the writer.
+    prepared: _Prepared | None = None
 
 
 def _reasons_json(reasons: list[Reason]) -> list[dict[str, str]]:
@@ -268,7 +285,10 @@ class Importer:
             try:
                 for rows in self.source.stream(statement, params, self.mapping.batch_size):
                     mapped = self._map(bound, rows, writer)
-                    writer.put(_Batch(mapped, len(rows), bound.watermark_of(rows[-1])))
+                    # On a first pass the decisions need no row states: made here, they leave the
+                    # writer's thread free to keep PostgreSQL busy (the import's critical path).
+                    prepared = writer.prepare(mapped, {}) if writer.fresh else None
+                    writer.put(_Batch(mapped, len(rows), bound.watermark_of(rows[-1]), prepared))
                     if bar is not None:
                         bar.update(len(rows))
                     if self.stop.is_set():
@@ -414,27 +434,39 @@ class _Writer(threading.Thread):
 
     # --- one batch, one transaction ------------------------------------------------------------
 
+    def prepare(self, rows: list[Mapped], states: dict[tuple[str, int], _State]) -> _Prepared:
+        """What each row appends and records, given what earlier runs made of the rows (states)."""
+        prepared = _Prepared([], {}, {}, [], Tally(self.bound.kind))
+        for m in rows:
+            self._decide(
+                m,
+                states.get((m.key, m.ordinal)),
+                prepared.events,
+                prepared.created_by,
+                prepared.new_states,
+                prepared.quarantine,
+                prepared.tally,
+            )
+        prepared.events_json = "[" + ",".join(prepared.events) + "]"
+        prepared.states_json = json_text(list(prepared.new_states.values()))
+        return prepared
+
     def write(self, batch: _Batch) -> None:
-        bound = self.bound
-        tally = Tally(bound.kind)
         with self.conn.transaction():
-            states = self._states(batch.rows)
-            events: list[str] = []
-            created_by: dict[str, Mapped] = {}
-            new_states: dict[tuple[str, int], dict[str, Any]] = {}
-            quarantine: list[tuple[Mapped, list[Reason]]] = []
-            for m in batch.rows:
-                state = states.get((m.key, m.ordinal))
-                self._decide(m, state, events, created_by, new_states, quarantine, tally)
+            prepared = batch.prepared or self.prepare(batch.rows, self._states(batch.rows))
+            events, created_by, new_states = prepared.events, prepared.created_by, prepared.new_states
+            quarantine, tally = prepared.quarantine, prepared.tally
             stored = 0
             if events:
-                stored, taken = self._append(events)
+                stored, taken = self._append(prepared.events_json)
                 tally.already_stored = len(events) - stored - len(taken)
-                self._refused(taken, created_by, new_states, quarantine, tally)
+                if taken:
+                    self._refused(taken, created_by, new_states, quarantine, tally)
+                    prepared.states_json = json_text(list(new_states.values()))
             if new_states:
                 self.conn.execute(
                     pulse_query("insert_row_states" if self.fresh else "save_row_states"),
-                    {**self.names, "rows": json_text(list(new_states.values()))},
+                    {**self.names, "rows": prepared.states_json},
                 )
             if quarantine:
                 self._quarantine(quarantine)
@@ -594,9 +626,8 @@ class _Writer(threading.Thread):
             "r": _reasons_json(reasons),
         }
 
-    def _append(self, events: list[str]) -> tuple[int, dict[UUID, UUID | None]]:
-        payload = "[" + ",".join(events) + "]"
-        row = self.conn.execute(pulse_query("append_legacy_events"), {"events": payload}).fetchone()
+    def _append(self, events_json: str) -> tuple[int, dict[UUID, UUID | None]]:
+        row = self.conn.execute(pulse_query("append_legacy_events"), {"events": events_json}).fetchone()
         assert row is not None
         stored, taken, holders = row
         return int(stored), dict(zip(taken, holders, strict=True))
