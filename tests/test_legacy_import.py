@@ -173,6 +173,11 @@ def test_what_cannot_be_imported_is_quarantined_with_its_reasons_and_counted(
     assert "not a known status" in str(quarantined[9004][1])
     assert "more than max_amount" in str(quarantined[9003][1])
     assert "is negative" in str(quarantined[9002][1])
+    # Each row's state keeps its reasons exactly as quarantined, whatever characters they quote.
+    assert dict(rows(db, "select row_key::int, reasons from pulse.legacy_rows where outcome = 'quarantined'")) == {
+        row[0]: quarantined[row[0]][1] for row, _ in MESSY
+    }
+    assert "'a\\tb\\\\c\"d\\ne' is not a known status" in quarantined[9009][1][0]["message"]
     # The same booking twice: the write contract refused the second creation.
     duplicates = rows(
         db,

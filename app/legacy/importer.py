@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,9 +149,10 @@ class _Prepared:
     new_states: dict[tuple[str, int], dict[str, Any]]
     quarantine: list[tuple[Mapped, list[Reason]]]
     tally: Tally
-    # The JSON sent to PostgreSQL, encoded with the decisions.
+    # The events as JSON for the write contract, and on a first pass the row states as COPY
+    # text, encoded with the decisions.
     events_json: str = ""
-    states_json: str = ""
+    states_copy: bytes = b""
 
 
 @dataclass
@@ -161,6 +162,15 @@ class _Batch:
     watermark: Any
     # Decided by the reading thread when no earlier run left row states (a first pass); else by the writer.
     prepared: _Prepared | None = None
+
+
+_COPY_NULL = "\\N"
+# COPY's text format: a backslash escapes the backslash and the characters that end a field or a row.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str | None) -> str:
+    return _COPY_NULL if value is None else value.translate(_COPY_ESCAPES)
 
 
 def _reasons_json(reasons: list[Reason]) -> list[dict[str, str]]:
@@ -448,8 +458,23 @@ class _Writer(threading.Thread):
                 prepared.tally,
             )
         prepared.events_json = "[" + ",".join(prepared.events) + "]"
-        prepared.states_json = json_text(list(prepared.new_states.values()))
+        if self.fresh:
+            prepared.states_copy = self._states_copy(prepared.new_states.values())
         return prepared
+
+    def _states_copy(self, states: Iterable[dict[str, Any]]) -> bytes:
+        """Row states as COPY text for copy_row_states, in its columns' order.
+
+        Keys, booking ids and reasons are escaped; outcomes, totals (decimal text) and currencies
+        (checked codes) have nothing to escape.
+        """
+        source, table = _copy_text(self.mapping.source), _copy_text(self.bound.table)
+        return "".join(
+            f"{source}\t{table}\t{_copy_text(s['k'])}\t{s['n']}\t{_copy_text(s['b'])}\t{s['x']}\t"
+            f"{s['t'] or _COPY_NULL}\t{s['c'] or _COPY_NULL}\t{'t' if s['z'] else 'f'}\t{s['m']}\t"
+            f"{_COPY_NULL if s['r'] is None else _copy_text(json_text(s['r']))}\n"
+            for s in states
+        ).encode()
 
     def write(self, batch: _Batch) -> None:
         with self.conn.transaction():
@@ -457,16 +482,17 @@ class _Writer(threading.Thread):
             events, created_by, new_states = prepared.events, prepared.created_by, prepared.new_states
             quarantine, tally = prepared.quarantine, prepared.tally
             stored = 0
+            taken: dict[UUID, UUID | None] = {}
             if events:
                 stored, taken = self._append(prepared.events_json)
                 tally.already_stored = len(events) - stored - len(taken)
-                if taken:
-                    self._refused(taken, created_by, new_states, quarantine, tally)
-                    prepared.states_json = json_text(list(new_states.values()))
-            if new_states:
+                self._refused(taken, created_by, new_states, quarantine, tally)
+            if new_states and self.fresh:
+                # Refused bookings changed some states since they were encoded.
+                self._copy_row_states(self._states_copy(new_states.values()) if taken else prepared.states_copy)
+            elif new_states:
                 self.conn.execute(
-                    pulse_query("insert_row_states" if self.fresh else "save_row_states"),
-                    {**self.names, "rows": prepared.states_json},
+                    pulse_query("save_row_states"), {**self.names, "rows": json_text(list(new_states.values()))}
                 )
             if quarantine:
                 self._quarantine(quarantine)
@@ -484,6 +510,15 @@ class _Writer(threading.Thread):
                 },
             )
         self.tally.add(tally)
+
+    def _copy_row_states(self, states: bytes) -> None:
+        """Row states of a table no earlier run has touched: no conflict to look for, so COPY.
+
+        A third of the PostgreSQL time of inserting them from JSON (4.6 s for 10^6 rows), on the
+        import's critical path.
+        """
+        with self.conn.cursor().copy(pulse_query("copy_row_states")) as copy:
+            copy.write(states)
 
     def _states(self, rows: list[Mapped]) -> dict[tuple[str, int], _State]:
         if self.fresh:
@@ -606,7 +641,7 @@ class _Writer(threading.Thread):
             "n": m.ordinal,
             "b": m.booking_id,
             "x": outcome,
-            "t": format(m.total, "f") if m.total is not None and outcome == "imported" else None,
+            "t": m.total_text if outcome == "imported" else None,
             "c": m.currency if outcome == "imported" else None,
             "z": cancelled,
             "m": 0,

@@ -515,6 +515,8 @@ class Mapped:
     reasons: list[Reason]
     booking_id: str | None = None
     total: Decimal | None = None
+    # The total as exact decimal text, as events and row states store it.
+    total_text: str | None = None
     currency: str | None = None
     cancelled: bool = False
     # When the row last changed (updated_at), for a modification or cancellation; else None.
@@ -555,12 +557,13 @@ def map_booking(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
     if customer is None or not str(customer).strip():
         bound.text(row, "customer_id", reasons)
     booking_id = m.booking_id(key)
+    total_text = _amount_text(total)
     data: dict[str, Any] = {
         "booking_id": booking_id,
         "customer_id": None if customer is None else m.customer_id(str(customer).strip()),
         "destination": bound.text(row, "destination", reasons),
         "booking_type": bound.text(row, "booking_type", reasons),
-        "total_amount": _amount_text(total),
+        "total_amount": total_text,
         "currency": currency,
     }
     if "channel" in bound.at and (channel := bound.text(row, "channel", None)) is not None:
@@ -581,6 +584,7 @@ def map_booking(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
         reasons=reasons,
         booking_id=booking_id,
         total=total,
+        total_text=total_text,
         currency=currency,
         cancelled=cancelled,
         changed_at=changed_at,

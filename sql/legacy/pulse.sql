@@ -65,14 +65,12 @@ set booking_id = excluded.booking_id,
     modifications = excluded.modifications,
     reasons = excluded.reasons;
 
--- name: insert_row_states
--- save_row_states for a table no earlier run has touched: plain inserts, no
--- conflict to look for.
-insert into pulse.legacy_rows
+-- name: copy_row_states
+-- save_row_states for a table no earlier run has touched: no conflict to look
+-- for, so the rows come by COPY (text format), in the columns' order.
+copy pulse.legacy_rows
   (source, legacy_table, row_key, ordinal, booking_id, outcome, total, currency, cancelled, modifications, reasons)
-select %(source)s, %(legacy_table)s, s.k, s.n, s.b, s.x, s.t, s.c, coalesce(s.z, false), coalesce(s.m, 0), s.r
-from json_to_recordset(%(rows)s::json) as s (k text, n integer, b text, x text, t numeric, c text, z boolean,
-                                              m integer, r jsonb);
+from stdin;
 
 -- name: advance_import
 -- Moves the watermark to the batch's last row and adds the batch to the totals,

@@ -147,6 +147,8 @@ MESSY = [
     ((9006, 9, None, Decimal("60.00"), "Lisbon", "car", "confirmed"), "created_at"),
     ((9007, 9, datetime(2026, 3, 28, 15), Decimal("70.00"), "  ", "car", "confirmed"), "destination"),
     ((9008, 9, datetime(1999, 12, 31, 23), Decimal("70.00"), "Lisbon", "car", "confirmed"), "created_at"),
+    # A status whose reason quotes a tab, a backslash, a double quote and a newline.
+    ((9009, 9, datetime(2026, 3, 28, 16), Decimal("70.00"), "Lisbon", "car", 'a\tb\\c"d\ne'), "status"),
 ]
 
 
