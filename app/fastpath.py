@@ -259,3 +259,8 @@ def fast_values(event_id: str, type_: str, occurred_at: datetime, data: dict[str
         elif not check(value):
             return False
     return fast.names.issuperset(data) or all(name in fast.names or _text_ok(value) for name, value in data.items())
+
+
+def fast_value_checks(type_: str) -> dict[str, tuple[Callable[[Any], bool], bool]]:
+    """Each registry field of a type: the check fast_values makes of its value, and whether it is required."""
+    return {name: (check, required) for name, check, required in FAST_TYPES[type_].value_checks}

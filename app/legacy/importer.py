@@ -57,6 +57,7 @@ from app.legacy.mapping import (
     change_time,
     fragment,
     json_text,
+    map_rows,
 )
 from app.legacy.source import LegacySource, Row, SourceError, legacy_query
 from core.events import Reason
@@ -352,14 +353,14 @@ class Importer:
         """A batch of rows turned into event candidates; the copies of a duplicated key numbered 0, 1, ..."""
         mapper = MAPPERS[bound.kind]
         if self.key_unique[bound.kind]:
-            return [mapper(bound, row) for row in rows]
+            return map_rows(bound, rows)
         keys = list(dict.fromkeys(row[0] for row in rows))
         spec = bound.spec
         duplicated = {
             str(row[0])
             for row in self.source.fetch(legacy_query("duplicate_keys", table=spec.table, key=spec.key), {"keys": keys})
         }
-        mapped = [mapper(bound, row) for row in rows if str(row[0]) not in duplicated]
+        mapped = map_rows(bound, [row for row in rows if str(row[0]) not in duplicated])
         fresh = duplicated if regroup else duplicated - writer.grouped
         if fresh:
             group_rows = self.source.fetch(
