@@ -449,15 +449,7 @@ class _Writer(threading.Thread):
         """What each row appends and records, given what earlier runs made of the rows (states)."""
         prepared = _Prepared([], {}, {}, [], Tally(self.bound.kind))
         for m in rows:
-            self._decide(
-                m,
-                states.get((m.key, m.ordinal)),
-                prepared.events,
-                prepared.created_by,
-                prepared.new_states,
-                prepared.quarantine,
-                prepared.tally,
-            )
+            self._decide(m, states.get((m.key, m.ordinal)) if states else None, prepared)
         prepared.events_json = "[" + ",".join(prepared.events) + "]"
         if self.fresh:
             prepared.states_copy = self._states_copy(prepared.new_states.values())
@@ -471,7 +463,7 @@ class _Writer(threading.Thread):
         """
         source, table = _copy_text(self.mapping.source), _copy_text(self.bound.table)
         return "".join(
-            f"{source}\t{table}\t{_copy_text(s['k'])}\t{s['n']}\t{_copy_text(s['b'])}\t{s['x']}\t"
+            f"{source}\t{table}\t{s['k'].translate(_COPY_ESCAPES)}\t{s['n']}\t{_copy_text(s['b'])}\t{s['x']}\t"
             f"{s['t'] or _COPY_NULL}\t{s['c'] or _COPY_NULL}\t{'t' if s['z'] else 'f'}\t{s['m']}\t"
             f"{_COPY_NULL if s['r'] is None else _copy_text(json_text(s['r']))}\n"
             for s in states
@@ -529,59 +521,45 @@ class _Writer(threading.Thread):
         ).fetchall()
         return {(row[0], row[1]): _State(*row[2:]) for row in found}
 
-    def _decide(
-        self,
-        m: Mapped,
-        state: _State | None,
-        events: list[str],
-        created_by: dict[str, Mapped],
-        new_states: dict[tuple[str, int], dict[str, Any]],
-        quarantine: list[tuple[Mapped, list[Reason]]],
-        tally: Tally,
-    ) -> None:
+    def _decide(self, m: Mapped, state: _State | None, p: _Prepared) -> None:
         """What one row appends, given what earlier runs made of it."""
         bound = self.bound
         is_booking = bound.kind == "bookings"
-        slot = (m.key, m.ordinal)
-
-        def refuse(reasons: list[Reason], outcome: str, base: _State | None = None) -> None:
-            # Quarantined once: a row refused for the same reasons before is not quarantined again.
-            if base is not None and base.reasons == _reasons_json(reasons):
-                tally.unchanged += 1
-                return
-            quarantine.append((m, reasons))
-            if base is not None and base.outcome == "imported":
-                new_states[slot] = self._state_row_from(m, base, reasons)
-            else:
-                new_states[slot] = self._state_row(m, outcome, reasons=reasons)
-            if outcome == "duplicate":
-                tally.duplicates += 1
-            else:
-                tally.quarantined += 1
-
+        tally = p.tally
         if state is None or state.outcome == "quarantined":
             if m.event is None:
-                refuse(m.reasons, "quarantined", state)
+                self._refuse(m, m.reasons, "quarantined", state, p)
                 return
             if m.ordinal > 0 and not is_booking:
                 # No uniqueness protects payments or registrations: a second copy would count twice.
                 message = f"{m.key} appears more than once in {bound.table}; only its first copy is imported"
-                refuse([Reason(field=bound.spec.key, message=message)], "duplicate", state)
+                self._refuse(m, [Reason(field=bound.spec.key, message=message)], "duplicate", state, p)
                 return
             assert m.json is not None
-            events.append(m.json)
-            created_by[m.event.event_id] = m
+            p.events.append(m.json)
+            p.created_by[m.event.event_id] = m
             tally.created += 1
             cancelled = False
             if m.cancellation is not None:
                 if isinstance(m.cancellation, list):
-                    quarantine.append((m, m.cancellation))
+                    p.quarantine.append((m, m.cancellation))
                     tally.quarantined += 1
                 else:
-                    events.append(fragment(m.cancellation))
+                    p.events.append(fragment(m.cancellation))
                     cancelled = True
                     tally.cancellations += 1
-            new_states[slot] = self._state_row(m, "imported", cancelled=cancelled)
+            # (A dict literal: a call of _state_row took a tenth of a first pass's main thread.)
+            p.new_states[(m.key, m.ordinal)] = {
+                "k": m.key,
+                "n": m.ordinal,
+                "b": m.booking_id,
+                "x": "imported",
+                "t": m.total_text,
+                "c": m.currency,
+                "z": cancelled,
+                "m": 0,
+                "r": None,
+            }
             return
         if state.outcome != "imported" or not is_booking:
             # Duplicates stay refused, live bookings belong to live traffic, and
@@ -590,7 +568,7 @@ class _Writer(threading.Thread):
             return
         if m.event is None:
             # The row changed into something that cannot be imported (a negative total, ...).
-            refuse(m.reasons, "imported", state)
+            self._refuse(m, m.reasons, "imported", state, p)
             return
         total, currency, modifications, cancelled = state.total, state.currency, state.modifications, state.cancelled
         changes: list[RowEvent] = []
@@ -617,18 +595,34 @@ class _Writer(threading.Thread):
                 cancelled = True
                 tally.cancellations += 1
         if reasons:
-            refuse(reasons, "imported", state)
+            self._refuse(m, reasons, "imported", state, p)
         elif not changes:
             tally.unchanged += 1
+        slot = (m.key, m.ordinal)
         if changes or (state.reasons is not None and not reasons):
-            events.extend(fragment(change) for change in changes)
-            new_states[slot] = {
+            p.events.extend(fragment(change) for change in changes)
+            p.new_states[slot] = {
                 **self._state_row(m, "imported", cancelled=cancelled),
                 "t": format(total, "f") if total is not None else None,
                 "c": currency,
                 "m": modifications,
-                "r": new_states[slot]["r"] if slot in new_states else None,
+                "r": p.new_states[slot]["r"] if slot in p.new_states else None,
             }
+
+    def _refuse(self, m: Mapped, reasons: list[Reason], outcome: str, base: _State | None, p: _Prepared) -> None:
+        """A row that appends nothing, and why; quarantined once: not again for the same reasons."""
+        if base is not None and base.reasons == _reasons_json(reasons):
+            p.tally.unchanged += 1
+            return
+        p.quarantine.append((m, reasons))
+        if base is not None and base.outcome == "imported":
+            p.new_states[(m.key, m.ordinal)] = self._state_row_from(m, base, reasons)
+        else:
+            p.new_states[(m.key, m.ordinal)] = self._state_row(m, outcome, reasons=reasons)
+        if outcome == "duplicate":
+            p.tally.duplicates += 1
+        else:
+            p.tally.quarantined += 1
 
     def _change(self, m: Mapped, what: str, data: dict[str, Any]) -> RowEvent | list[Reason]:
         """A modification or cancellation of a booking row, dated when the row last changed."""
