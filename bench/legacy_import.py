@@ -9,7 +9,7 @@ Starts a throwaway MariaDB, loads PULSE_BENCH_LEGACY_ROWS legacy bookings
   pulse.booking_ids claimed as ingest would): the baseline.
 
 - replays those events through the write contract alone (pulse.append_events
-  in batches of 5000, as the import calls it, without MySQL, mapping,
+  in batches of 10,000, as the import calls it, without MySQL, mapping,
   validation or row states) into a third database: how much of the import's
   time the write contract itself takes.
 
@@ -124,7 +124,7 @@ def exported_fragments(url: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def time_contract(url: str, fragments: list[str], batch: int = 5000) -> float:
+def time_contract(url: str, fragments: list[str], batch: int = 10000) -> float:
     """Seconds spent in the write contract alone, batch by batch, as the import calls it."""
     statement = named_queries("legacy/pulse.sql")["append_legacy_events"]
     seconds = 0.0

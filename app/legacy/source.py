@@ -156,7 +156,7 @@ class LegacySource:
             cur.execute(sql, params)
             return list(cur.fetchall())
 
-    def stream(self, sql: str, params: dict[str, Any] | None = None, batch_size: int = 5000) -> Iterator[list[Row]]:
+    def stream(self, sql: str, params: dict[str, Any] | None = None, batch_size: int = 10000) -> Iterator[list[Row]]:
         """The rows of a long query in batches, through a server-side cursor on a connection of its own."""
         conn = self.connect()
         try:
