@@ -17,7 +17,6 @@ import psycopg
 from psycopg import sql
 
 from app.logs import configure_logging
-from core.migrate import migrate
 from core.settings import PROJECT_ROOT, Settings, SettingsError
 from core.sql import query
 from projections import ALL_PROJECTIONS
@@ -41,6 +40,9 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: alembic and SQLAlchemy take 0.3 s to import, which every other command would wait for.
+    from core.migrate import migrate
+
     try:
         print(migrate(settings))
     except psycopg.errors.RaiseException as refused:
@@ -357,6 +359,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         except LocalDbError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+    from core.migrate import migrate
+
     print(migrate(settings))
     with psycopg.connect(settings.database_url) as conn:
         rates = conn.execute(query("fx_rates_loaded")).fetchone()
