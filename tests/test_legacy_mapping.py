@@ -104,7 +104,8 @@ def bound_and_rows(draw: st.DrawFn) -> tuple[Bound, list[Row]]:
     rows = []
     for key in range(draw(st.integers(1, 12))):
         # Mostly clean rows, as a legacy table is, with a messy value here and there.
-        row = {"id": key, "customer_id": 7, "created_at": TIMES[0], "total_amount": AMOUNTS[0], "status": "confirmed"}
+        status = draw(st.sampled_from(["confirmed", "cancelled"]))
+        row = {"id": key, "customer_id": 7, "created_at": TIMES[0], "total_amount": AMOUNTS[0], "status": status}
         row |= {"destination": "Lisbon", "booking_type": "flight", "updated_at": TIMES[1], "currency": "EUR"}
         row |= {"channel": "web"}
         for _ in range(draw(st.integers(0, 2))):

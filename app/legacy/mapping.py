@@ -767,7 +767,15 @@ def map_bookings(bound: Bound, rows: list[Row]) -> list[Mapped]:
             json=fragment(event),
         )
         if cancelled:
-            one.cancellation = change_event(bound, one, "cancelled", change_time(one), {"booking_id": booking_id})
+            # Its booking id is checked already, and its time is no earlier than the creation's.
+            cancelled_at = change_time(one)
+            one.cancellation = (
+                RowEvent(
+                    m.id_text(table, key, "cancelled"), "booking.cancelled", cancelled_at, {"booking_id": booking_id}
+                )
+                if cancelled_at <= latest
+                else change_event(bound, one, "cancelled", cancelled_at, {"booking_id": booking_id})
+            )
         mapped.append(one)
     return mapped
 
