@@ -634,14 +634,14 @@ _REFUSED = _Refused()
 
 
 def map_bookings(bound: Bound, rows: list[Row]) -> list[Mapped]:
-    """map_booking(bound, row) for each row of a batch (first copies, ordinal 0), in a third of the time.
+    """map_booking(bound, row) for each row of a batch (first copies, ordinal 0), made faster.
 
     Columns with few distinct values (destination, booking type, status, currency, channel) are
     cleaned up and checked once per value and batch instead of once per row, and a row is checked by
     the fast path's rules (fast_values) field by field as it is built. A row that any check refuses,
     or that holds a value of an unexpected kind, is mapped by map_booking, which alone writes reasons:
     so this gives what map_booking gives (tests/test_legacy_mapping.py checks that on messy rows).
-    Profiled: map_booking was 60% of the import's main thread.
+    Profiled: map_booking was 60% of the import's main thread; 10.6 against 8.0 us a clean row.
     """
     at = bound.at
     if any(name not in at for name in ("created_at", "total_amount", "status", "customer_id")):
