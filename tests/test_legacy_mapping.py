@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -122,7 +123,7 @@ def test_the_batch_mapping_of_bookings_gives_what_the_row_mapping_gives(case: tu
     assert map_bookings(bound, rows) == [map_booking(bound, row) for row in rows]
 
 
-def test_the_batch_mapping_takes_clean_rows_itself() -> None:
+def test_the_batch_mapping_takes_clean_rows_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not a fallback for everything: a clean row is mapped, and equal to map_booking's, without it."""
     import app.legacy.mapping as mapping_module
 
@@ -130,10 +131,6 @@ def test_the_batch_mapping_takes_clean_rows_itself() -> None:
     bound = Bound(mapping, mapping.tables["bookings"], TYPES)
     row = (1, TIMES[1], 7, TIMES[0], Decimal("120.50"), "Lisbon", "flight", "cancelled")
     expected = map_booking(bound, row)
-    original = mapping_module.map_booking
-    mapping_module.map_booking = None  # type: ignore[assignment]
-    try:
-        (mapped,) = map_bookings(bound, [row])
-    finally:
-        mapping_module.map_booking = original
+    monkeypatch.setattr(mapping_module, "map_booking", None)
+    (mapped,) = map_bookings(bound, [row])
     assert mapped == expected and mapped.event is not None and mapped.cancellation is not None
