@@ -1,6 +1,7 @@
 """Migrations: frozen SQL per revision, head equal to the files of sql/, up and down again."""
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -48,6 +49,41 @@ def test_up_down_up_gives_the_same_schema(database_url: str, db: psycopg.Connect
 
     command.upgrade(alembic_config(database_url), "head")
     assert catalog(db) == migrated
+
+
+def test_revision_0020_keeps_what_earlier_imports_recorded(database_url: str, db: psycopg.Connection[Any]) -> None:
+    """Keying pulse.legacy_rows by import id, and undoing it, keeps every row an import recorded."""
+    command.downgrade(alembic_config(database_url), "0019")
+    db.execute(
+        "insert into pulse.legacy_imports (source, legacy_table, watermark_column) "
+        "values ('oldschool', 'bookings', 'updated_at'), ('oldschool', 'payments', 'id')"
+    )
+    recorded = [
+        ("oldschool", "bookings", "1", 0, "legacy-1", "imported", 10, "EUR", False, 0, None),
+        ("oldschool", "bookings", "1", 1, "legacy-1", "duplicate", None, None, False, 0, [{"field": "id"}]),
+        ("oldschool", "payments", "1", 0, None, "quarantined", None, None, False, 0, [{"field": "amount"}]),
+    ]
+    with db.cursor() as cur:
+        cur.executemany(
+            "insert into pulse.legacy_rows values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+            [(*row[:-1], None if row[-1] is None else json.dumps(row[-1])) for row in recorded],
+        )
+    db.commit()
+    columns = "row_key, ordinal, booking_id, outcome, total, currency, cancelled, modifications, reasons"
+    by_names = f"select source, legacy_table, {columns} from pulse.legacy_rows order by 1, 2, 3, 4"
+    by_import_id = (
+        f"select i.source, i.legacy_table, {columns} "
+        "from pulse.legacy_rows r join pulse.legacy_imports i on i.id = r.import_id order by 1, 2, 3, 4"
+    )
+
+    command.upgrade(alembic_config(database_url), "0020")
+    assert db.execute(by_import_id).fetchall() == recorded
+    db.commit()
+
+    command.downgrade(alembic_config(database_url), "0019")
+    assert db.execute(by_names).fetchall() == recorded
+    db.commit()
+    command.upgrade(alembic_config(database_url), "head")
 
 
 def test_head_is_the_schema_the_files_of_sql_describe(db: psycopg.Connection[Any], empty_database: str) -> None:

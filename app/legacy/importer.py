@@ -274,12 +274,13 @@ class Importer:
                     pulse_query("start_import"), {**names, "watermark_column": bound.watermark}
                 ).fetchone()
             assert position is not None
-            watermark, has_rows = position
+            writer.import_id, watermark, has_rows = position
             writer.fresh = not has_rows
             retry: list[str] = []
             if retry_quarantined and has_rows:
                 with writer.conn.transaction():
-                    retry = [row[0] for row in writer.conn.execute(pulse_query("quarantined_keys"), names).fetchall()]
+                    keys = writer.conn.execute(pulse_query("quarantined_keys"), {"import_id": writer.import_id})
+                    retry = [row[0] for row in keys.fetchall()]
             # From here on only the writer thread uses its connection.
             writer.start()
             self._retry_quarantined(bound, writer, retry)
@@ -395,6 +396,8 @@ class _Writer(threading.Thread):
         self.conn.commit()
         self.queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
+        # pulse.legacy_imports.id of this source and table, which keys its pulse.legacy_rows.
+        self.import_id = 0
         self.fresh = False
         # Duplicated keys already handled in this pass.
         self.grouped: set[str] = set()
@@ -461,9 +464,9 @@ class _Writer(threading.Thread):
         Keys, booking ids and reasons are escaped; outcomes, totals (decimal text) and currencies
         (checked codes) have nothing to escape.
         """
-        source, table = _copy_text(self.mapping.source), _copy_text(self.bound.table)
+        import_id = self.import_id
         return "".join(
-            f"{source}\t{table}\t{s['k'].translate(_COPY_ESCAPES)}\t{s['n']}\t{_copy_text(s['b'])}\t{s['x']}\t"
+            f"{import_id}\t{s['k'].translate(_COPY_ESCAPES)}\t{s['n']}\t{_copy_text(s['b'])}\t{s['x']}\t"
             f"{s['t'] or _COPY_NULL}\t{s['c'] or _COPY_NULL}\t{'t' if s['z'] else 'f'}\t{s['m']}\t"
             f"{_COPY_NULL if s['r'] is None else _copy_text(json_text(s['r']))}\n"
             for s in states
@@ -485,7 +488,8 @@ class _Writer(threading.Thread):
                 self._copy_row_states(self._states_copy(new_states.values()) if taken else prepared.states_copy)
             elif new_states:
                 self.conn.execute(
-                    pulse_query("save_row_states"), {**self.names, "rows": json_text(list(new_states.values()))}
+                    pulse_query("save_row_states"),
+                    {"import_id": self.import_id, "rows": json_text(list(new_states.values()))},
                 )
             if quarantine:
                 self._quarantine(quarantine)
@@ -517,7 +521,7 @@ class _Writer(threading.Thread):
         if self.fresh:
             return {}
         found = self.conn.execute(
-            pulse_query("row_states"), {**self.names, "keys": list({m.key for m in rows})}
+            pulse_query("row_states"), {"import_id": self.import_id, "keys": list({m.key for m in rows})}
         ).fetchall()
         return {(row[0], row[1]): _State(*row[2:]) for row in found}
 

@@ -195,6 +195,8 @@ class _Parity:
         self.zone = ZoneInfo(mapping.timezone)
         self.names = {"source": mapping.source, "legacy_table": spec.table}
         self.watermark: str | None = None
+        # pulse.legacy_imports.id of the table, which keys its pulse.legacy_rows; None before any import.
+        self.import_id: int | None = None
         self.notes: list[str] = []
         self.problems: list[str] = []
 
@@ -232,7 +234,7 @@ class _Parity:
         if position is None:
             self.problems.append(f"pulse import has not run for {self.mapping.source} {self.bound.table}")
         else:
-            self.watermark = position[2]
+            self.watermark, self.import_id = position[2], position[9]
             self.notes.append(
                 f"import of {self.bound.table}: watermark {position[2]} on {position[1]}, "
                 f"last pass finished {position[8]:%Y-%m-%d %H:%M:%S %Z}"
@@ -294,7 +296,7 @@ class _Parity:
         found: dict[tuple[str, int], tuple[Any, ...]] = {}
         for start in range(0, len(keys), 5000):
             for row in self.pg.execute(
-                pulse_query("row_states"), {**self.names, "keys": keys[start : start + 5000]}
+                pulse_query("row_states"), {"import_id": self.import_id, "keys": keys[start : start + 5000]}
             ).fetchall():
                 found[(row[0], row[1])] = tuple(row)
         return found

@@ -14,15 +14,14 @@ values (%(source)s, %(legacy_table)s, %(watermark_column)s)
 on conflict (source, legacy_table) do update
 set watermark = case when i.watermark_column = excluded.watermark_column then i.watermark end,
     watermark_column = excluded.watermark_column
-returning watermark,
-          exists (select 1 from pulse.legacy_rows r
-                  where r.source = %(source)s and r.legacy_table = %(legacy_table)s) as has_rows;
+returning i.id, watermark,
+          exists (select 1 from pulse.legacy_rows r where r.import_id = i.id) as has_rows;
 
 -- name: row_states
 -- What earlier runs made of these legacy rows.
 select row_key, ordinal, outcome, total, currency, cancelled, modifications, reasons
 from pulse.legacy_rows
-where source = %(source)s and legacy_table = %(legacy_table)s and row_key = any(%(keys)s::text[]);
+where import_id = %(import_id)s and row_key = any(%(keys)s::text[]);
 
 -- name: append_legacy_events
 -- Appends a batch through the write contract, pulse.append_events. The events
@@ -54,11 +53,11 @@ from appended a;
 -- {"k": key, "n": ordinal, "b": booking_id, "x": outcome, "t": total,
 -- "c": currency, "z": cancelled, "m": modifications, "r": reasons}.
 insert into pulse.legacy_rows as r
-  (source, legacy_table, row_key, ordinal, booking_id, outcome, total, currency, cancelled, modifications, reasons)
-select %(source)s, %(legacy_table)s, s.k, s.n, s.b, s.x, s.t, s.c, coalesce(s.z, false), coalesce(s.m, 0), s.r
+  (import_id, row_key, ordinal, booking_id, outcome, total, currency, cancelled, modifications, reasons)
+select %(import_id)s, s.k, s.n, s.b, s.x, s.t, s.c, coalesce(s.z, false), coalesce(s.m, 0), s.r
 from json_to_recordset(%(rows)s::json) as s (k text, n integer, b text, x text, t numeric, c text, z boolean,
                                               m integer, r jsonb)
-on conflict (source, legacy_table, row_key, ordinal) do update
+on conflict (import_id, row_key, ordinal) do update
 set booking_id = excluded.booking_id,
     outcome = excluded.outcome,
     total = excluded.total,
@@ -71,7 +70,7 @@ set booking_id = excluded.booking_id,
 -- save_row_states for a table no earlier run has touched: no conflict to look
 -- for, so the rows come by COPY (text format), in the columns' order.
 copy pulse.legacy_rows
-  (source, legacy_table, row_key, ordinal, booking_id, outcome, total, currency, cancelled, modifications, reasons)
+  (import_id, row_key, ordinal, booking_id, outcome, total, currency, cancelled, modifications, reasons)
 from stdin;
 
 -- name: advance_import
@@ -94,13 +93,13 @@ where source = %(source)s and legacy_table = %(legacy_table)s;
 -- name: quarantined_keys
 -- Keys of rows quarantined by earlier runs: each run tries them again.
 select distinct row_key from pulse.legacy_rows
-where source = %(source)s and legacy_table = %(legacy_table)s and outcome = 'quarantined'
+where import_id = %(import_id)s and outcome = 'quarantined'
 order by row_key;
 
 -- name: import_positions
 -- Where each table of a source stands, for parity.
 select legacy_table, watermark_column, watermark, rows_read, events_appended, quarantined, duplicates,
-       updated_at, polled_at
+       updated_at, polled_at, id
 from pulse.legacy_imports
 where source = %(source)s;
 
@@ -140,9 +139,10 @@ where customer_id = any(%(customers)s::text[]);
 
 -- name: parity_rows_by_booking_id
 -- The legacy rows an import made these bookings from.
-select booking_id, row_key, ordinal, outcome, total, reasons
-from pulse.legacy_rows
-where source = %(source)s and legacy_table = %(legacy_table)s and booking_id = any(%(booking_ids)s::text[]);
+select r.booking_id, r.row_key, r.ordinal, r.outcome, r.total, r.reasons
+from pulse.legacy_rows r
+join pulse.legacy_imports i on i.id = r.import_id
+where i.source = %(source)s and i.legacy_table = %(legacy_table)s and r.booking_id = any(%(booking_ids)s::text[]);
 
 -- name: parity_business_settings
 select timezone from analytics.settings;
