@@ -26,9 +26,12 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from psycopg import sql
 
-from app.legacy.importer import Importer
+from app.legacy.importer import Importer, _copy_text
 from app.legacy.mapping import QUARANTINE_CONTENT_TYPE, load_mapping, map_booking
 from app.legacy.mariadb import MariaDB
 from core.settings import PROJECT_ROOT, Settings
@@ -572,3 +575,15 @@ def test_the_documented_mapping_example_loads_and_mistakes_are_named() -> None:
     assert event_id_text("oldschool", "bookings", "42", "created") == str(
         event_id("oldschool", "bookings", "42", "created")
     )
+
+
+@given(values=st.lists(st.one_of(st.none(), st.text()), min_size=1, max_size=20))
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_row_state_copy_text_reads_back_as_written(db: psycopg.Connection[Any], values: list[str | None]) -> None:
+    """What a first pass COPYs into pulse.legacy_rows (keys, booking ids, reasons) is what PostgreSQL reads."""
+    values = [None if value is None else value.replace("\x00", "") for value in values]
+    with db.transaction(force_rollback=True):
+        db.execute("create temporary table copied (ord integer, value text)")
+        with db.cursor().copy("copy copied (ord, value) from stdin") as copy:
+            copy.write("".join(f"{ord}\t{_copy_text(value)}\n" for ord, value in enumerate(values)).encode())
+        assert [row[0] for row in db.execute("select value from copied order by ord").fetchall()] == values

@@ -171,7 +171,13 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def _copy_text(value: str | None) -> str:
-    return _COPY_NULL if value is None else value.translate(_COPY_ESCAPES)
+    if value is None:
+        return _COPY_NULL
+    # Tabs, newlines and carriage returns are not printable: most keys and ids have nothing to
+    # escape, and these two checks cost a tenth of translate (twice a row on a first pass).
+    if value.isprintable() and "\\" not in value:
+        return value
+    return value.translate(_COPY_ESCAPES)
 
 
 def _reasons_json(reasons: list[Reason]) -> list[dict[str, str]]:
