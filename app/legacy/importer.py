@@ -55,7 +55,6 @@ from app.legacy.mapping import (
     RowEvent,
     change_event,
     change_time,
-    fragment,
     json_text,
     map_rows,
 )
@@ -145,7 +144,7 @@ class _State:
 class _Prepared:
     """What a batch appends and records, decided from its rows and what earlier runs made of them."""
 
-    events: list[str]
+    events: list[RowEvent]
     created_by: dict[str, Mapped]
     new_states: dict[tuple[str, int], dict[str, Any]]
     quarantine: list[tuple[Mapped, list[Reason]]]
@@ -459,7 +458,7 @@ class _Writer(threading.Thread):
         prepared = _Prepared([], {}, {}, [], Tally(self.bound.kind))
         for m in rows:
             self._decide(m, states.get((m.key, m.ordinal)) if states else None, prepared)
-        prepared.events_json = "[" + ",".join(prepared.events) + "]"
+        prepared.events_json = json_text(prepared.events)
         if self.fresh:
             prepared.states_copy = self._states_copy(prepared.new_states.values())
         return prepared
@@ -545,8 +544,7 @@ class _Writer(threading.Thread):
                 message = f"{m.key} appears more than once in {bound.table}; only its first copy is imported"
                 self._refuse(m, [Reason(field=bound.spec.key, message=message)], "duplicate", state, p)
                 return
-            assert m.json is not None
-            p.events.append(m.json)
+            p.events.append(m.event)
             p.created_by[m.event.event_id] = m
             tally.created += 1
             cancelled = False
@@ -555,7 +553,7 @@ class _Writer(threading.Thread):
                     p.quarantine.append((m, m.cancellation))
                     tally.quarantined += 1
                 else:
-                    p.events.append(fragment(m.cancellation))
+                    p.events.append(m.cancellation)
                     cancelled = True
                     tally.cancellations += 1
             p.new_states[(m.key, m.ordinal)] = self._state_row(m, "imported", cancelled=cancelled)
@@ -599,7 +597,7 @@ class _Writer(threading.Thread):
             tally.unchanged += 1
         slot = (m.key, m.ordinal)
         if changes or (state.reasons is not None and not reasons):
-            p.events.extend(fragment(change) for change in changes)
+            p.events.extend(changes)
             p.new_states[slot] = {
                 **self._state_row(m, "imported", cancelled=cancelled),
                 "t": format(total, "f") if total is not None else None,

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -513,22 +513,18 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-class RowEvent(NamedTuple):
-    """A legacy row's event, valid as the API would take it."""
+class RowEvent(msgspec.Struct, frozen=True, rename={"event_id": "i", "type": "t", "occurred_at": "o", "data": "d"}):
+    """A legacy row's event, valid as the API would take it.
+
+    Encoded as the write contract's {"i", "t", "o", "d"}: a batch's events in one call to msgspec
+    (which also writes occurred_at, RFC 3339), a quarter of the time of a dict and a call per event.
+    """
 
     event_id: str
     type: str
     occurred_at: datetime
     # As stored: amounts are exact decimal text, as the API stores "120.50".
     data: dict[str, Any]
-
-
-def fragment(event: RowEvent) -> str:
-    """An event as the importer sends it to the write contract: {"i", "t", "o", "d"} in JSON.
-
-    msgspec writes occurred_at (RFC 3339) itself: isoformat() took half of this function's time.
-    """
-    return json_text({"i": event.event_id, "t": event.type, "o": event.occurred_at, "d": event.data})
 
 
 @dataclass(slots=True)
@@ -549,8 +545,6 @@ class Mapped:
     cancelled: bool = False
     # When the row last changed (updated_at), for a modification or cancellation; else None.
     changed_at: datetime | None = None
-    # The event as sent to the write contract (JSON), made while reading, off the writer's path.
-    json: str | None = None
     # A cancelled booking row's booking.cancelled (or why it cannot be one), for its first import.
     cancellation: RowEvent | list[Reason] | None = None
 
@@ -617,12 +611,8 @@ def map_booking(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
         cancelled=cancelled,
         changed_at=changed_at,
     )
-    if event is not None:
-        mapped.json = fragment(event)
-        if cancelled and ordinal == 0:
-            mapped.cancellation = change_event(
-                bound, mapped, "cancelled", change_time(mapped), {"booking_id": booking_id}
-            )
+    if event is not None and cancelled and ordinal == 0:
+        mapped.cancellation = change_event(bound, mapped, "cancelled", change_time(mapped), {"booking_id": booking_id})
     return mapped
 
 
@@ -764,7 +754,6 @@ def map_bookings(bound: Bound, rows: list[Row]) -> list[Mapped]:
             currency=currency,
             cancelled=cancelled,
             changed_at=in_utc(updated, updated_zone) if isinstance(updated, datetime) else None,
-            json=fragment(event),
         )
         if cancelled:
             # Its booking id is checked already, and its time is no earlier than the creation's.
@@ -795,7 +784,6 @@ def map_customer(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
     mapped = Mapped(
         key=key, ordinal=ordinal, watermark=row[bound.watermark_index], row=row, event=event, reasons=reasons
     )
-    mapped.json = None if event is None else fragment(event)
     return mapped
 
 
@@ -818,7 +806,6 @@ def map_payment(bound: Bound, row: Row, ordinal: int = 0) -> Mapped:
     mapped = Mapped(
         key=key, ordinal=ordinal, watermark=row[bound.watermark_index], row=row, event=event, reasons=reasons
     )
-    mapped.json = None if event is None else fragment(event)
     return mapped
 
 
