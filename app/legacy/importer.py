@@ -471,7 +471,7 @@ class _Writer(threading.Thread):
         """
         import_id = self.import_id
         return "".join(
-            f"{import_id}\t{s['k'].translate(_COPY_ESCAPES)}\t{s['n']}\t{_copy_text(s['b'])}\t{s['x']}\t"
+            f"{import_id}\t{_copy_text(s['k'])}\t{s['n']}\t{_copy_text(s['b'])}\t{s['x']}\t"
             f"{s['t'] or _COPY_NULL}\t{s['c'] or _COPY_NULL}\t{'t' if s['z'] else 'f'}\t{s['m']}\t"
             f"{_COPY_NULL if s['r'] is None else _copy_text(json_text(s['r']))}\n"
             for s in states
