@@ -11,6 +11,7 @@ select 'extension', extname from pg_extension
 union all
 select 'relation', n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' '
        || coalesce(obj_description(c.oid, 'pg_class'), '') || ' ' || coalesce(c.relacl::text, '')
+       || coalesce(' with ' || c.reloptions::text, '')
 from pg_class c join ours n on n.oid = c.relnamespace
 where c.relkind in ('r', 'v', 'm', 'p', 'S')
 union all
