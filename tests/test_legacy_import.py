@@ -585,5 +585,5 @@ def test_row_state_copy_text_reads_back_as_written(db: psycopg.Connection[Any], 
     with db.transaction(force_rollback=True):
         db.execute("create temporary table copied (ord integer, value text)")
         with db.cursor().copy("copy copied (ord, value) from stdin") as copy:
-            copy.write("".join(f"{ord}\t{_copy_text(value)}\n" for ord, value in enumerate(values)).encode())
+            copy.write("".join(f"{n}\t{_copy_text(value)}\n" for n, value in enumerate(values)).encode())
         assert [row[0] for row in db.execute("select value from copied order by ord").fetchall()] == values

@@ -68,7 +68,6 @@ def test_revision_0020_keeps_what_earlier_imports_recorded(database_url: str, db
             "insert into pulse.legacy_rows values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
             [(*row[:-1], None if row[-1] is None else json.dumps(row[-1])) for row in recorded],
         )
-    db.commit()
     columns = "row_key, ordinal, booking_id, outcome, total, currency, cancelled, modifications, reasons"
     by_names = f"select source, legacy_table, {columns} from pulse.legacy_rows order by 1, 2, 3, 4"
     by_import_id = (
@@ -78,11 +77,9 @@ def test_revision_0020_keeps_what_earlier_imports_recorded(database_url: str, db
 
     command.upgrade(alembic_config(database_url), "0020")
     assert db.execute(by_import_id).fetchall() == recorded
-    db.commit()
 
     command.downgrade(alembic_config(database_url), "0019")
     assert db.execute(by_names).fetchall() == recorded
-    db.commit()
     command.upgrade(alembic_config(database_url), "head")
 
 
