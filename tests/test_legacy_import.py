@@ -9,6 +9,7 @@ import json
 import os
 import pty
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -587,3 +589,29 @@ def test_row_state_copy_text_reads_back_as_written(db: psycopg.Connection[Any], 
         with db.cursor().copy("copy copied (ord, value) from stdin") as copy:
             copy.write("".join(f"{n}\t{_copy_text(value)}\n" for n, value in enumerate(values)).encode())
         assert [row[0] for row in db.execute("select value from copied order by ord").fetchall()] == values
+
+
+def test_a_server_that_does_not_answer_is_worth_retrying_a_wrong_password_is_not(
+    legacy: Legacy, database_url: str, tmp_path: Path
+) -> None:
+    """pulse import and pulse parity exit 75 (EX_TEMPFAIL) when MySQL or PostgreSQL does not answer, so
+    a scheduler retries, and 2 when the legacy URL itself is wrong; each says why."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    parsed = urlsplit(legacy.url)
+    silent = parsed._replace(netloc=f"{parsed.username}:{parsed.password}@127.0.0.1:{closed_port}").geturl()
+    wrong_password = parsed._replace(netloc=f"{parsed.username}:not-it@{parsed.hostname}:{parsed.port}").geturl()
+    mapping = str(mapping_file(tmp_path))
+    days = ["--from", "2026-03-27", "--to", "2026-03-28"]
+    for url, code in ((silent, os.EX_TEMPFAIL), (wrong_password, 2)):
+        for command in (["import", url], ["parity", "--legacy", url, *days]):
+            done = pulse(database_url, *command, "--mapping", mapping)
+            assert (done.returncode, done.stdout) == (code, ""), done.stderr
+            assert done.stderr.startswith("error: cannot connect to mysql://"), done.stderr
+            assert "Traceback" not in done.stderr and "not-it" not in done.stderr
+    nowhere = f"postgresql://pulse@127.0.0.1:{closed_port}/pulse"
+    for command in (["import", legacy.url], ["parity", "--legacy", legacy.url, *days]):
+        done = pulse(nowhere, *command, "--mapping", mapping)
+        assert done.returncode == os.EX_TEMPFAIL, done.stderr
+        assert done.stderr.startswith("error: cannot reach the database"), done.stderr

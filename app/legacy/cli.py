@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from datetime import date
@@ -13,11 +14,12 @@ import psycopg
 
 from app.legacy.importer import Importer, ImportRefused, Tally
 from app.legacy.mapping import QUARANTINE_CONTENT_TYPE, MappingError, load_mapping
-from app.legacy.source import SourceError
+from app.legacy.source import SourceError, SourceRefused, SourceUnreachable
 
 
 def run_import(args: argparse.Namespace, database_url: str) -> int:
-    """0 when every row was read (quarantined rows are counted, not errors); 1 on a failure; 2 on bad input."""
+    """0 when every row was read (quarantined rows are counted, not errors); 1 on a failure; 2 on bad input;
+    75 (EX_TEMPFAIL) when the legacy server cannot be reached."""
     try:
         mapping = load_mapping(Path(args.mapping) if args.mapping else None)
         importer = Importer(database_url, args.legacy_url, mapping, progress=args.progress, full=args.full)
@@ -41,9 +43,14 @@ def run_import(args: argparse.Namespace, database_url: str) -> int:
             tallies = [importer.follow(args.interval)]
         else:
             tallies = importer.run()
-    except (MappingError, ImportRefused) as error:
+    except (MappingError, ImportRefused, SourceRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except SourceUnreachable as error:
+        print(f"error: {error}; run pulse import again once it answers", file=sys.stderr)
+        return os.EX_TEMPFAIL
+    except psycopg.OperationalError:
+        raise  # the CLI's answer: 75 when Booking Pulse's database cannot be reached, 1 for a cancelled statement
     except (SourceError, psycopg.Error) as error:
         print(f"error: {error}; run pulse import again to resume", file=sys.stderr)
         return 1
@@ -71,7 +78,8 @@ def print_summary(tallies: list[Tally], stopped: bool) -> None:
 
 
 def run_parity(args: argparse.Namespace, database_url: str) -> int:
-    """0 when every difference is explained, 1 when one is not, 2 on bad input."""
+    """0 when every difference is explained, 1 when one is not, 2 on bad input, 75 (EX_TEMPFAIL) when the
+    legacy server cannot be reached."""
     from app.legacy.parity import ParityError, parity
 
     try:
@@ -85,6 +93,9 @@ def run_parity(args: argparse.Namespace, database_url: str) -> int:
         return 2
     try:
         report = parity(database_url, args.legacy, mapping, first, last, wait=args.wait)
+    except SourceUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return os.EX_TEMPFAIL
     except (ParityError, MappingError, SourceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

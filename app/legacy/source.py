@@ -35,6 +35,19 @@ class SourceError(Exception):
     """The legacy database cannot be read as the mapping says."""
 
 
+class SourceUnreachable(SourceError):
+    """The legacy server did not answer or went away: worth trying again later."""
+
+
+class SourceRefused(SourceError):
+    """The legacy server refused the connection (user, password, database): the URL needs fixing."""
+
+
+# MySQL client errors for a server that cannot be reached: can't connect (local, TCP), unknown
+# host, gone away, lost during the query. Access denied or an unknown database are not among them.
+_UNREACHABLE = {2002, 2003, 2005, 2006, 2013}
+
+
 @dataclass(frozen=True)
 class LegacyUrl:
     host: str
@@ -131,7 +144,10 @@ class LegacySource:
                 conv=_CONVERSIONS,
             )
         except MySQLdb.MySQLError as error:
-            raise SourceError(f"cannot connect to {self.url.redacted()}: {error}") from None
+            unreachable = bool(error.args) and error.args[0] in _UNREACHABLE
+            raise (SourceUnreachable if unreachable else SourceRefused)(
+                f"cannot connect to {self.url.redacted()}: {error}"
+            ) from None
 
     @property
     def conn(self) -> Connection:
