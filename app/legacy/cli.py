@@ -19,7 +19,7 @@ from app.legacy.source import SourceError, SourceRefused, SourceUnreachable
 
 def run_import(args: argparse.Namespace, database_url: str) -> int:
     """0 when every row was read (quarantined rows are counted, not errors); 1 on a failure; 2 on bad input;
-    75 (EX_TEMPFAIL) when the legacy server cannot be reached."""
+    75 (EX_TEMPFAIL) when the legacy server or Booking Pulse's database cannot be reached."""
     try:
         mapping = load_mapping(Path(args.mapping) if args.mapping else None)
         importer = Importer(database_url, args.legacy_url, mapping, progress=args.progress, full=args.full)
@@ -79,7 +79,7 @@ def print_summary(tallies: list[Tally], stopped: bool) -> None:
 
 def run_parity(args: argparse.Namespace, database_url: str) -> int:
     """0 when every difference is explained, 1 when one is not, 2 on bad input, 75 (EX_TEMPFAIL) when the
-    legacy server cannot be reached."""
+    legacy server or Booking Pulse's database cannot be reached."""
     from app.legacy.parity import ParityError, parity
 
     try:
