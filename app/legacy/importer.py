@@ -357,7 +357,6 @@ class Importer:
 
     def _map(self, bound: Bound, rows: list[Row], writer: _Writer, regroup: bool = False) -> list[Mapped]:
         """A batch of rows turned into event candidates; the copies of a duplicated key numbered 0, 1, ..."""
-        mapper = MAPPERS[bound.kind]
         if self.key_unique[bound.kind]:
             return map_rows(bound, rows)
         keys = list(dict.fromkeys(row[0] for row in rows))
@@ -373,6 +372,7 @@ class Importer:
                 legacy_query("read_keys", table=spec.table, key=spec.key, columns=bound.columns),
                 {"keys": [row[0] for row in rows if str(row[0]) in fresh]},
             )
+            mapper = MAPPERS[bound.kind]
             seen: Counter[str] = Counter()
             for row in group_rows:
                 key = str(row[0])
@@ -516,8 +516,8 @@ class _Writer(threading.Thread):
     def _copy_row_states(self, states: bytes) -> None:
         """Row states of a table no earlier run has touched: no conflict to look for, so COPY.
 
-        A third of the PostgreSQL time of inserting them from JSON (4.6 s for 10^6 rows), on the
-        import's critical path.
+        PostgreSQL's time for 10^6 rows (pg_stat_statements), on the import's critical path: 4.6 s
+        inserted from JSON, 3.9 s by COPY, 2.5 s by COPY since revision 0020 narrowed the key.
         """
         with self.conn.cursor().copy(pulse_query("copy_row_states")) as copy:
             copy.write(states)

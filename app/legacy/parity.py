@@ -385,7 +385,7 @@ class _Parity:
             row[0]: row
             for row in self.pg.execute(
                 pulse_query("parity_rows_by_booking_id"),
-                {**self.names, "booking_ids": [b.booking_id for b in others]},
+                {"import_id": self.import_id, "booking_ids": [b.booking_id for b in others]},
             ).fetchall()
         }
         for booking in others:

@@ -139,10 +139,9 @@ where customer_id = any(%(customers)s::text[]);
 
 -- name: parity_rows_by_booking_id
 -- The legacy rows an import made these bookings from.
-select r.booking_id, r.row_key, r.ordinal, r.outcome, r.total, r.reasons
-from pulse.legacy_rows r
-join pulse.legacy_imports i on i.id = r.import_id
-where i.source = %(source)s and i.legacy_table = %(legacy_table)s and r.booking_id = any(%(booking_ids)s::text[]);
+select booking_id, row_key, ordinal, outcome, total, reasons
+from pulse.legacy_rows
+where import_id = %(import_id)s and booking_id = any(%(booking_ids)s::text[]);
 
 -- name: parity_business_settings
 select timezone from analytics.settings;
