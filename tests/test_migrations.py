@@ -83,6 +83,49 @@ def test_revision_0020_keeps_what_earlier_imports_recorded(database_url: str, db
     command.upgrade(alembic_config(database_url), "head")
 
 
+def test_revision_0022_holds_early_events_and_keeps_each_creation_once(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    """Before 0022 a booking's creation was in booking_events too, and nothing listed held bookings.
+
+    Undone, each creation is back in booking_events at its own position; redone, the bookings
+    waiting for their creation are in held, and the creation that arrives afterwards is applied
+    with what waited for it.
+    """
+    settings = Settings(database_url=database_url)
+    at = datetime(2026, 5, 4, 10, tzinfo=UTC)
+    events = [
+        make_event("booking.created", at, booking_id="b-1", total_amount="100.00", currency="EUR"),
+        make_event("payment.captured", at, booking_id="b-1", amount="40.00", currency="EUR"),
+        make_event("booking.modified", at, booking_id="b-2", total_amount="300.00", currency="EUR"),
+        make_event("payment.captured", at, booking_id="b-2", amount="25.00", currency="EUR"),
+    ]
+    asyncio.run(append(database_url, events))
+    asyncio.run(drain(settings, batch_size=10, projections=(projections.BOOKINGS,)))
+    held = "select booking_id, events from analytics.held_booking_events order by 1"
+    creations = "select booking_id, seq from pulse_bookings.booking_events where type = 'booking.created'"
+    assert db.execute(held).fetchall() == [("b-2", 2)]
+    assert db.execute(creations).fetchall() == []
+
+    command.downgrade(alembic_config(database_url), "0021")
+    first_seq = db.execute("select min(seq) from pulse.events").fetchone()
+    assert first_seq is not None
+    assert db.execute(creations).fetchall() == [("b-1", first_seq[0])]
+    assert db.execute(held).fetchall() == [("b-2", 2)]
+
+    command.upgrade(alembic_config(database_url), "head")
+    assert db.execute("select booking_id from pulse_bookings.held").fetchall() == [("b-2",)]
+    assert db.execute(creations).fetchall() == []
+    creation = make_event("booking.created", at, booking_id="b-2", total_amount="200.00", currency="EUR")
+    asyncio.run(append(database_url, [creation]))
+    asyncio.run(drain(settings, batch_size=10, projections=(projections.BOOKINGS,)))
+    assert db.execute(held).fetchall() == []
+    assert db.execute(
+        "select booking_id, created_total, current_total, modifications, amount_paid "
+        "from pulse_bookings.bookings order by 1"
+    ).fetchall() == [("b-1", 100, 100, 0, 40), ("b-2", 200, 300, 1, 25)]
+
+
 def test_head_is_the_schema_the_files_of_sql_describe(db: psycopg.Connection[Any], empty_database: str) -> None:
     """sql/ is the one source of schema truth: a change there without a revision that applies it fails here."""
     with psycopg.connect(empty_database, autocommit=True) as fresh:

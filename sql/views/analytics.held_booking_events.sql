@@ -5,8 +5,8 @@ select
   array_agg(distinct e.type) as types,
   min(e.occurred_at) as first_occurred_at,
   max(e.occurred_at) as last_occurred_at
-from pulse_bookings.booking_events e
-where not exists (select 1 from pulse_bookings.bookings b where b.booking_id = e.booking_id)
+from pulse_bookings.held h
+join pulse_bookings.booking_events e using (booking_id)
 group by e.booking_id;
 
 comment on view analytics.held_booking_events is 'Modifications, cancellations and payments whose booking.created has not arrived yet. They are applied, in event-time order, when it does.';

@@ -1,7 +1,8 @@
 -- Tables of the bookings projection. Created with search_path set to the
 -- projection's schema (pulse_bookings, or pulse_bookings_rebuild during a replay).
 
--- Every booking.* and payment.captured event, in the fields the projection needs.
+-- Every booking.modified, booking.cancelled and payment.captured event, in the
+-- fields the projection needs (a booking.created is kept in bookings).
 -- A booking's history is read from here, in event-time order, whenever one of its
 -- events arrives: late and early events land right, and raw-event retention
 -- never takes a booking's history away.
@@ -13,6 +14,14 @@ create table booking_events (
   amount      numeric,
   currency    char(3),
   primary key (booking_id, occurred_at, seq)
+);
+
+-- Bookings with events in booking_events whose booking.created has not
+-- arrived: a modification, cancellation or payment that came first. A new
+-- booking is looked up here, not among all booking events, to find what
+-- waited for it (analytics.held_booking_events lists them).
+create table held (
+  booking_id text primary key
 );
 
 -- One row per booking whose booking.created has arrived: its current state.
