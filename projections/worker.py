@@ -277,7 +277,8 @@ class ProjectionWorker:
                 await cur.execute(statement, params)
             await cur.execute("set local search_path to default")
             # A batch.sql may tune the planner for its statements; the rest of the transaction runs as usual.
-            await cur.execute("set local enable_hashagg to default")
+            for setting in ("enable_hashagg", "enable_sort", "work_mem"):
+                await cur.execute(f"set local {setting} to default")
             await cur.execute("set local plan_cache_mode to default")
             await cur.execute(query("advance_checkpoint"), params)
             await cur.execute(

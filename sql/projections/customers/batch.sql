@@ -1,6 +1,16 @@
 -- The customers projection's statements; see projections/bookings/batch.sql
 -- for the parameters every statement receives.
 
+-- name: hash_to_aggregate
+-- A backlog's batch of 200,000 events folds into about 40,000 customers. Sorted
+-- first (the planner's choice: it expects a few hundred rows), the sort spilled
+-- to disk. Hashed in 32 MB, the customers catch-up of make bench's database
+-- (1.5·10^6 events) took 4.65-4.95 s instead of 5.04-5.26.
+set local enable_sort = off;
+
+-- name: room_to_hash
+set local work_mem = '32MB';
+
 -- name: fold_customers
 -- Folds the batch's events that name a customer into that customer's row.
 insert into customers as c (customer_id, registered_at, first_seen_at, last_seen_at,
