@@ -146,15 +146,17 @@ def copy_baseline(admin_url: str, rows: list[tuple[Any, ...]]) -> float:
 
 
 def copy_events(url: str, rows: list[tuple[Any, ...]]) -> float:
-    """Raw COPY of the backlog: the ingest baseline. booking_ids as ingest would claim them."""
+    """Raw COPY of the backlog: the ingest baseline. booking_ids as ingest would claim them, and each
+    booking.created marked as holding its booking_id, as pulse.append_events marks it (the backlog's
+    booking ids are unique)."""
     started = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy("copy pulse.event_ids (event_id) from stdin") as copy:
             for row in rows:
                 copy.write_row((row[0],))
-        with cur.copy("copy pulse.events (event_id, type, occurred_at, data) from stdin") as copy:
+        with cur.copy("copy pulse.events (event_id, type, occurred_at, data, holds_booking) from stdin") as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row((*row, True if row[1] == "booking.created" else None))
         cur.execute(
             "insert into pulse.booking_ids select data->>'booking_id', event_id from pulse.events "
             "where type = 'booking.created'"

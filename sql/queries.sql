@@ -77,7 +77,9 @@ delete from pulse_batch;
 insert into pulse_batch (xact_id, seq, event_id, type, occurred_at, received_at, data, holds_booking)
 select e.xact_id, e.seq, e.event_id, e.type, e.occurred_at, e.received_at, e.data,
        case when e.type = 'booking.created' then
-         (select i.event_id from pulse.booking_ids i where i.booking_id = e.data->>'booking_id') = e.event_id
+         -- Marked by the write contract; else looked up, a probe per creation.
+         coalesce(e.holds_booking,
+                  (select i.event_id from pulse.booking_ids i where i.booking_id = e.data->>'booking_id') = e.event_id)
        end
 from pulse.events e
 where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)

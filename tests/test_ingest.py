@@ -355,6 +355,12 @@ def test_a_request_with_one_old_event_stores_every_new_one_in_order(db: psycopg.
         [[new[0]["data"]["booking_id"], new[2]["data"]["booking_id"], taken["data"]["booking_id"]]],
     ).fetchall()
     assert sorted(claimed) == sorted([(e["data"]["booking_id"], e["event_id"]) for e in (new[0], new[2], taken)])
+    # Each creation stored, on the plain path (seen, taken) or the careful one, is marked as holding its
+    # booking, so that projections need not look it up; other events are not marked.
+    marked = db.execute("select event_id::text, holds_booking from pulse.events").fetchall()
+    assert sorted(marked) == sorted(
+        (e["event_id"], True if e["type"] == "booking.created" else None) for e in (seen, taken, *new)
+    )
 
 
 def test_status_tells_when_projections_have_passed_a_position(client: TestClient) -> None:

@@ -5,6 +5,8 @@
 -- - an event_id is stored once, ever (pulse.event_ids);
 -- - a booking is created once: a booking.created whose booking_id another event
 --   already created is not stored and comes back with booking_taken.
+-- Each booking.created it stores holds its booking_id, and says so in
+-- holds_booking: readers need not look it up in pulse.booking_ids.
 -- Validating each event's fields is the caller's job (the API does it with the
 -- event registry); this function refuses only what would corrupt the log.
 -- Returns one row per stored event with its log position, and one per refused
@@ -67,8 +69,8 @@ begin
   end;
   if all_new then
     return query
-    insert into pulse.events as e (event_id, type, occurred_at, data)
-    select i.event_id, i.type, i.occurred_at, i.data
+    insert into pulse.events as e (event_id, type, occurred_at, data, holds_booking)
+    select i.event_id, i.type, i.occurred_at, i.data, case when i.type = 'booking.created' then true end
     from unnest(event_ids, types, occurred_ats, datas) with ordinality as i (event_id, type, occurred_at, data, ord)
     order by i.ord
     returning e.event_id, e.xact_id::text::bigint, e.seq, false, null::uuid;
@@ -107,8 +109,8 @@ begin
     returning f.event_id
   ),
   stored as (
-    insert into pulse.events as e (event_id, type, occurred_at, data)
-    select i.event_id, i.type, i.occurred_at, i.data
+    insert into pulse.events as e (event_id, type, occurred_at, data, holds_booking)
+    select i.event_id, i.type, i.occurred_at, i.data, case when i.type = 'booking.created' then true end
     from incoming i join fresh using (event_id)
     order by i.ord
     returning e.event_id, e.xact_id::text::bigint as xact_id, e.seq

@@ -8,7 +8,8 @@ create table pulse.events (
   received_at timestamptz not null default now(),
   data        jsonb       not null,
   xact_id     xid8        not null default pg_current_xact_id(),
-  seq         bigint      not null generated always as identity
+  seq         bigint      not null generated always as identity,
+  holds_booking boolean
 );
 
 comment on table pulse.events is 'Every accepted event, append-only. The log position is (xact_id, seq).';
@@ -17,6 +18,7 @@ comment on column pulse.events.occurred_at is 'Event time, as the sender reporte
 comment on column pulse.events.received_at is 'When Booking Pulse stored the event.';
 comment on column pulse.events.xact_id is 'Id of the transaction that wrote the event; first part of the log position.';
 comment on column pulse.events.seq is 'Insertion sequence; second part of the log position.';
+comment on column pulse.events.holds_booking is 'True for a booking.created stored by pulse.append_events, which stores only the creation that holds its booking_id. NULL otherwise: for a booking.created stored before revision 0002 or by a writer that bypasses the contract, pulse.booking_ids tells.';
 
 do $$
 begin

@@ -34,9 +34,11 @@ where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
   and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
   and e.type = any(%(event_types)s::text[])
   and e.data->>'customer_id' is not null
-  -- Only the creation that holds its booking_id counts (see pulse.booking_ids).
+  -- Only the creation that holds its booking_id counts: marked by the write contract, else
+  -- looked up in pulse.booking_ids.
   and (e.type <> 'booking.created'
-       or (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id)
+       or coalesce(e.holds_booking,
+                   (select b.event_id from pulse.booking_ids b where b.booking_id = e.data->>'booking_id') = e.event_id))
 group by 1
 on conflict (customer_id) do update
 set registered_at = least(c.registered_at, excluded.registered_at),
