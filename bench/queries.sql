@@ -5,11 +5,12 @@
 create temp table recomputed_bookings as
 select * from pulse.recompute_bookings_hourly('18446744073709551615'::xid8, 9223372036854775807);
 
--- The recomputes below know the creations that hold their booking_id as the projections do: by
--- the write contract's mark, else from pulse.booking_ids. With the mark, the conversion recompute
--- of make bench's database took 0.94-0.98 s instead of 1.04-1.05 s with a join to
--- pulse.booking_ids. The bookings recompute above is pulse verify's, which reads the holders from
--- pulse.booking_ids, the truth it checks the projections against (a hash join: a few percent).
+-- Each recompute finds the creations that hold their booking_id in whichever of two ways is
+-- faster for it: by the write contract's mark as the projections do (else from pulse.booking_ids),
+-- or by a hash join to pulse.booking_ids. On make bench's database, alternating, with the mark and
+-- with the join: conversion 0.96-0.98 s and 0.99-1.05 s, signals 4.30-4.38 s and 4.41-4.55 s,
+-- customers 1.65-1.72 s and 1.47-1.52 s. The bookings recompute above is pulse verify's, which
+-- reads the holders from pulse.booking_ids, the truth it checks the projections against.
 
 -- name: recompute_conversion
 create temp table recomputed_conversion as
@@ -34,11 +35,10 @@ select data->>'customer_id' as customer_id,
        sum((data->>'total_amount')::numeric) filter (where type = 'booking.created') as booked_amount,
        min(occurred_at), max(occurred_at)
 from pulse.events e
+left join pulse.booking_ids b using (event_id)
 where type in ('customer.registered', 'search.performed', 'checkout.started', 'booking.created')
   and data->>'customer_id' is not null
-  and (type <> 'booking.created'
-       or coalesce(e.holds_booking,
-                   (select i.event_id from pulse.booking_ids i where i.booking_id = e.data->>'booking_id') = e.event_id))
+  and (type <> 'booking.created' or b.booking_id = e.data->>'booking_id')
 group by 1;
 
 -- name: recompute_signals
