@@ -3,6 +3,7 @@
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -145,3 +146,61 @@ def test_views_equal_the_model_for_any_history(
         asyncio.run(drain(settings, batch_size))
         check_views(db, Model(sent), zone)
         assert verify(settings.database_url) == []
+
+
+def test_payments_follow_the_booking_into_each_currency_it_moves_to(
+    settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    """Payments are summed per currency, a payment of 0 included, whatever the batch or the order of arrival."""
+    use_business_settings(db)
+    reset(db)
+    at = START + timedelta(hours=1)
+
+    def event(kind: str, minutes: int, booking_id: str, **data: Any) -> dict[str, Any]:
+        return make_event(kind, at + timedelta(minutes=minutes), booking_id=booking_id, **data)
+
+    chunks = [
+        [
+            event("booking.created", 0, "b-moves", total_amount="100.00", currency="EUR"),
+            event("payment.captured", 1, "b-moves", amount="0.00", currency="EUR"),
+            event("payment.captured", 2, "b-moves", amount="30.00", currency="USD"),
+            # Paid before it was booked.
+            event("payment.captured", 1, "b-early", amount="20.00", currency="JPY"),
+        ],
+        [
+            event("booking.modified", 3, "b-moves", total_amount="120.00", currency="USD"),
+            event("booking.created", 0, "b-early", total_amount="80.00", currency="JPY"),
+            event("booking.modified", 4, "b-early", total_amount="90.00", currency="EUR"),
+        ],
+        [
+            # Back to EUR, with a payment in the same batch and a late one in USD.
+            event("booking.modified", 5, "b-moves", total_amount="110.00", currency="EUR"),
+            event("payment.captured", 6, "b-moves", amount="5.00", currency="EUR"),
+            event("payment.captured", 2, "b-moves", amount="1.50", currency="USD"),
+            event("payment.captured", 7, "b-early", amount="9.00", currency="EUR"),
+        ],
+    ]
+    sent: list[dict[str, Any]] = []
+    expected = [
+        {"b-moves": ("EUR", Decimal("0.00"), {"USD": Decimal("30.00")}), "b-early": None},
+        {
+            "b-moves": ("USD", Decimal("30.00"), {"EUR": Decimal("0.00")}),
+            "b-early": ("EUR", 0, {"JPY": Decimal("20.00")}),
+        },
+        {
+            "b-moves": ("EUR", Decimal("5.00"), {"USD": Decimal("31.50")}),
+            "b-early": ("EUR", Decimal("9.00"), {"JPY": Decimal("20.00")}),
+        },
+    ]
+    for chunk, wanted in zip(chunks, expected, strict=True):
+        asyncio.run(append(settings.database_url, chunk))
+        sent.extend(chunk)
+        asyncio.run(drain(settings, 100))
+        paid = {
+            booking_id: (currency, amount, others and {k: Decimal(str(v)) for k, v in others.items()})
+            for booking_id, currency, amount, others in db.execute(
+                "select booking_id, currency, amount_paid, other_payments from analytics.bookings"
+            )
+        }
+        assert paid == {k: v for k, v in wanted.items() if v is not None}
+        check_views(db, Model(sent))

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,70 @@ def test_revision_0022_holds_early_events_and_keeps_each_creation_once(
         "select booking_id, created_total, current_total, modifications, amount_paid "
         "from pulse_bookings.bookings order by 1"
     ).fetchall() == [("b-1", 100, 100, 0, 40), ("b-2", 200, 300, 1, 25)]
+
+
+def test_revision_0024_adds_payments_up_and_undone_gives_each_replay_its_payments(
+    database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    """From 0024 bookings add payments up and booking_events keeps only those waiting for their booking.
+
+    Undone, each booking's sums are back in booking_events, a row per currency, as a history replay
+    before 0024 reads them; redone, they are sums again, a payment of 0 in the booking's currency
+    still told apart from none, and later events apply to them.
+    """
+    settings = Settings(database_url=database_url)
+    at = datetime(2026, 5, 4, 10, tzinfo=UTC)
+    asyncio.run(
+        append(
+            database_url,
+            [
+                make_event("booking.created", at, booking_id="b-1", total_amount="100.00", currency="EUR"),
+                make_event("payment.captured", at, booking_id="b-1", amount="0.00", currency="EUR"),
+                make_event("payment.captured", at, booking_id="b-1", amount="30.00", currency="USD"),
+                make_event("booking.created", at, booking_id="b-2", total_amount="80.00", currency="EUR"),
+                make_event("payment.captured", at, booking_id="b-3", amount="25.00", currency="EUR"),
+            ],
+        )
+    )
+    asyncio.run(drain(settings, batch_size=10, projections=(projections.BOOKINGS,)))
+    state = "select booking_id, amount_paid, other_payments from pulse_bookings.bookings order by 1"
+    payments = (
+        "select booking_id, amount, currency from pulse_bookings.booking_events "
+        "where type = 'payment.captured' order by 1, 3"
+    )
+    added_up = [("b-1", Decimal("0.00"), {"USD": 30.00}), ("b-2", None, None)]
+    assert db.execute(state).fetchall() == added_up
+    assert db.execute(payments).fetchall() == [("b-3", Decimal("25.00"), "EUR")]
+
+    command.downgrade(alembic_config(database_url), "0023")
+    assert db.execute(state).fetchall() == [("b-1", Decimal("0.00"), {"USD": 30.00}), ("b-2", 0, None)]
+    assert db.execute(payments).fetchall() == [
+        ("b-1", Decimal("0.00"), "EUR"),
+        ("b-1", Decimal("30.00"), "USD"),
+        ("b-3", Decimal("25.00"), "EUR"),
+    ]
+
+    command.upgrade(alembic_config(database_url), "head")
+    assert db.execute(state).fetchall() == added_up
+    assert db.execute(payments).fetchall() == [("b-3", Decimal("25.00"), "EUR")]
+    later = at.replace(hour=11)
+    asyncio.run(
+        append(
+            database_url,
+            [
+                make_event("booking.modified", later, booking_id="b-1", total_amount="120.00", currency="USD"),
+                make_event("booking.created", at, booking_id="b-3", total_amount="50.00", currency="EUR"),
+            ],
+        )
+    )
+    asyncio.run(drain(settings, batch_size=10, projections=(projections.BOOKINGS,)))
+    assert db.execute(
+        "select booking_id, currency, amount_paid, other_payments from analytics.bookings order by 1"
+    ).fetchall() == [
+        ("b-1", "USD", Decimal("30.00"), {"EUR": 0}),
+        ("b-2", "EUR", 0, None),
+        ("b-3", "EUR", Decimal("25.00"), None),
+    ]
 
 
 def test_head_is_the_schema_the_files_of_sql_describe(db: psycopg.Connection[Any], empty_database: str) -> None:

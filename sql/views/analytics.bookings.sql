@@ -18,7 +18,7 @@ select
   modifications,
   cancelled_at,
   refunded as amount_refunded,
-  amount_paid,
+  coalesce(amount_paid, 0) as amount_paid,
   other_payments,
   last_event_at,
   -- The legacy bookings table's name for the current total, so that legacy

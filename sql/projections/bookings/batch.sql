@@ -11,22 +11,19 @@
 set local enable_hashagg = off;
 
 -- name: record_booking_events
--- Keeps the batch's booking and payment events in the bookings' histories.
+-- Keeps the batch's modifications and cancellations in the bookings' histories.
+-- A creation is kept in bookings itself; a payment is added up there (add_payments),
+-- and kept here only while its booking has not arrived.
 insert into booking_events (booking_id, occurred_at, seq, type, amount, currency)
 select e.data->>'booking_id',
        e.occurred_at,
        e.seq,
        e.type,
        -- Each type's own amount field: senders may add fields of their own.
-       (case e.type
-          when 'booking.cancelled' then e.data->>'refund_amount'
-          when 'payment.captured' then e.data->>'amount'
-          else e.data->>'total_amount'
-        end)::numeric,
-       case when e.type <> 'booking.cancelled' then e.data->>'currency' end
+       (case e.type when 'booking.cancelled' then e.data->>'refund_amount' else e.data->>'total_amount' end)::numeric,
+       case when e.type = 'booking.modified' then e.data->>'currency' end
 from pulse_batch e
--- A creation is kept in bookings itself.
-where e.type <> 'booking.created';
+where e.type in ('booking.modified', 'booking.cancelled');
 
 -- name: create_bookings
 -- Creates the batch's bookings, with the payments already captured for them,
@@ -49,14 +46,13 @@ held_until_now as (
 ),
 
 payments as (
-  -- The batch's payments; a booking that was held has all its payments, this batch's
-  -- too, in booking_events. Looking every new booking up there instead cost an index
-  -- probe per booking (about 100 ms per 27,000).
+  -- The batch's payments, and those of held bookings from earlier batches, which
+  -- waited in booking_events. Looking every new booking up there instead cost an
+  -- index probe per booking (about 100 ms per 27,000).
   select e.data->>'booking_id' as booking_id, e.data->>'currency' as currency,
          (e.data->>'amount')::numeric as amount, e.occurred_at
   from pulse_batch e
   where e.type = 'payment.captured'
-    and not exists (select 1 from held_until_now h where h.booking_id = e.data->>'booking_id')
   union all
   select be.booking_id, be.currency, be.amount, be.occurred_at
   from booking_events be
@@ -89,7 +85,7 @@ created as (
          n.data->>'currency',
          (n.data->>'total_amount')::numeric,
          n.data->>'currency',
-         coalesce((p.by_currency->>(n.data->>'currency'))::numeric, 0),
+         (p.by_currency->>(n.data->>'currency'))::numeric,
          nullif(p.by_currency - (n.data->>'currency'), '{}'),
          greatest(n.occurred_at, p.last_at),
          %(batch_no)s
@@ -203,6 +199,8 @@ history as (
     select be.booking_id, be.occurred_at, be.seq, be.type, be.amount, be.currency
     from booking_events be
     where be.booking_id = any(array(select booking_id from found))
+      -- Payments that waited for their booking stay here; they are in bookings already.
+      and be.type <> 'payment.captured'
   ) as e
 ),
 
@@ -226,12 +224,7 @@ totals as (
 
 steps as (
   select n.*, t.total, t.total_currency, t.previous_total, t.previous_currency,
-         date_bin('15 minutes', n.occurred_at, timestamptz '2000-01-01 00:00:00+00') as quarter,
-         last_value(t.total_currency) over (partition by n.booking_id order by n.step
-                                            rows between unbounded preceding and unbounded following)
-           as final_currency,
-         sum(n.amount) filter (where n.type = 'payment.captured')
-           over (partition by n.booking_id, n.currency) as paid_in_currency
+         date_bin('15 minutes', n.occurred_at, timestamptz '2000-01-01 00:00:00+00') as quarter
   from numbered n
   join totals t using (booking_id, total_no)
 ),
@@ -293,10 +286,6 @@ state as (
          coalesce(sum(coalesce(amount, total)) filter (where type = 'booking.cancelled' and cancellation_no = 1), 0)
            as refunded,
          min(total_currency) filter (where type = 'booking.cancelled' and cancellation_no = 1) as refund_currency,
-         coalesce(sum(amount) filter (where type = 'payment.captured' and currency = final_currency), 0)
-           as amount_paid,
-         jsonb_object_agg(currency, paid_in_currency)
-           filter (where type = 'payment.captured' and currency <> final_currency) as other_payments,
          max(occurred_at) as last_event_at
   from steps
   group by booking_id
@@ -310,9 +299,18 @@ updated as (
       cancelled_at = s.cancelled_at,
       refunded = s.refunded,
       refund_currency = s.refund_currency,
-      amount_paid = s.amount_paid,
-      other_payments = s.other_payments,
-      last_event_at = s.last_event_at,
+      -- What was paid, per currency, split anew by the currency the booking has now: payments
+      -- are added up in bookings, not replayed. amount_paid is NULL when none was in the
+      -- booking's currency, so that a payment of 0 is kept. (b is the row before this update.)
+      amount_paid = ((coalesce(b.other_payments, '{}')
+                      || case when b.amount_paid is null then '{}'
+                              else jsonb_build_object(b.current_currency, b.amount_paid) end)
+                     ->> s.current_currency::text)::numeric,
+      other_payments = nullif((coalesce(b.other_payments, '{}')
+                               || case when b.amount_paid is null then '{}'
+                                       else jsonb_build_object(b.current_currency, b.amount_paid) end)
+                              - s.current_currency::text, '{}'),
+      last_event_at = greatest(b.last_event_at, s.last_event_at),
       changed_in_batch = %(batch_no)s
   from state s
   where b.booking_id = s.booking_id
@@ -386,36 +384,51 @@ set modifications = h.modifications + excluded.modifications,
     changed_in_batch = excluded.changed_in_batch;
 
 -- name: add_payments
--- Adds the batch's payments of bookings created in earlier batches and not
--- replayed above: to amount_paid in the booking's currency, to other_payments
--- otherwise.
-with batch as (
-  select e.type, e.data->>'booking_id' as booking_id, e.occurred_at, e.data->>'currency' as currency,
-         case when e.type = 'payment.captured' then (e.data->>'amount')::numeric end as amount
+-- Adds the batch's payments to their bookings: to amount_paid in the booking's
+-- currency (as it is after the histories above), to other_payments otherwise.
+-- A booking created in this batch has its payments from create_bookings. A
+-- payment whose booking has not arrived waits in booking_events, its booking in held.
+with payments as (
+  select e.data->>'booking_id' as booking_id, e.occurred_at, e.seq, e.data->>'currency' as currency,
+         (e.data->>'amount')::numeric as amount
   from pulse_batch e
+  where e.type = 'payment.captured'
+    -- not exists, an anti-join: "not in" (a subplan) is hashed only while the batch's bookings fit in
+    -- work_mem, and otherwise searched per payment, which took minutes on a replay's 400,000-event batch.
+    and not exists (select 1 from pulse_batch c
+                    where c.type = 'booking.created' and c.holds_booking
+                      and c.data->>'booking_id' = e.data->>'booking_id')
+),
+
+looked_up as (
+  select p.*, exists (select 1 from bookings b where b.booking_id = p.booking_id) as known
+  from payments p
+),
+
+waiting as (
+  insert into booking_events (booking_id, occurred_at, seq, type, amount, currency)
+  select booking_id, occurred_at, seq, 'payment.captured', amount, currency
+  from looked_up
+  where not known
+  returning booking_id
+),
+
+held_now as (
+  insert into held (booking_id)
+  select distinct booking_id from waiting
+  on conflict do nothing
 ),
 
 per_currency as (
   select booking_id, currency, sum(amount) as amount, max(occurred_at) as last_at
-  from batch
-  where type = 'payment.captured'
-    -- not exists, an anti-join: "not in" (a subplan) is hashed only while the batch's bookings fit in
-    -- work_mem, and otherwise searched per payment, which took minutes on a replay's 400,000-event batch.
-    and not exists (select 1 from batch other
-                    where other.booking_id = batch.booking_id and other.type <> 'payment.captured')
+  from looked_up
+  where known
   group by 1, 2
-),
-
-held_now as (
-  -- Paid before their booking.created arrived: held until it does.
-  insert into held (booking_id)
-  select distinct pc.booking_id from per_currency pc
-  where not exists (select 1 from bookings b where b.booking_id = pc.booking_id)
-  on conflict do nothing
 )
 
 update bookings b
-set amount_paid = b.amount_paid + p.in_currency,
+set amount_paid = case when p.in_currency is null then b.amount_paid
+                       else coalesce(b.amount_paid, 0) + p.in_currency end,
     other_payments = case when p.others is null then b.other_payments
                           else coalesce(b.other_payments, '{}') || p.others end,
     last_event_at = greatest(b.last_event_at, p.last_at),
@@ -423,7 +436,8 @@ set amount_paid = b.amount_paid + p.in_currency,
 from (
   select pc.booking_id,
          max(pc.last_at) as last_at,
-         coalesce(sum(pc.amount) filter (where pc.currency = b2.current_currency), 0) as in_currency,
+         -- NULL when none is in the booking's currency: amount_paid stays as it was.
+         sum(pc.amount) filter (where pc.currency = b2.current_currency) as in_currency,
          jsonb_object_agg(pc.currency, coalesce((b2.other_payments->>pc.currency)::numeric, 0) + pc.amount)
            filter (where pc.currency <> b2.current_currency) as others
   from per_currency pc

@@ -1,11 +1,12 @@
 -- Tables of the bookings projection. Created with search_path set to the
 -- projection's schema (pulse_bookings, or pulse_bookings_rebuild during a replay).
 
--- Every booking.modified, booking.cancelled and payment.captured event, in the
--- fields the projection needs (a booking.created is kept in bookings).
--- A booking's history is read from here, in event-time order, whenever one of its
--- events arrives: late and early events land right, and raw-event retention
--- never takes a booking's history away.
+-- Every booking.modified and booking.cancelled event, in the fields the
+-- projection needs (a booking.created is kept in bookings), and each
+-- payment.captured that came before its booking.created (the others are added
+-- up in bookings). A booking's history is read from here, in event-time order,
+-- whenever one of its events arrives: late and early events land right, and
+-- raw-event retention never takes a booking's history away.
 create table booking_events (
   booking_id  text        not null,
   occurred_at timestamptz not null,
@@ -40,7 +41,9 @@ create table bookings (
   cancelled_at       timestamptz,
   refunded           numeric     not null default 0,
   refund_currency    char(3),
-  amount_paid        numeric     not null default 0,
+  -- Payments are added up here, not kept one by one. NULL: none in current_currency;
+  -- a currency change moves the sums between amount_paid and other_payments.
+  amount_paid        numeric,
   other_payments     jsonb,
   last_event_at      timestamptz not null,
   changed_in_batch   bigint      not null
