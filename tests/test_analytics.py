@@ -181,7 +181,7 @@ def test_payments_follow_the_booking_into_each_currency_it_moves_to(
         ],
     ]
     sent: list[dict[str, Any]] = []
-    expected = [
+    expected: list[dict[str, tuple[str, Decimal | int, dict[str, Decimal] | None] | None]] = [
         {"b-moves": ("EUR", Decimal("0.00"), {"USD": Decimal("30.00")}), "b-early": None},
         {
             "b-moves": ("USD", Decimal("30.00"), {"EUR": Decimal("0.00")}),
