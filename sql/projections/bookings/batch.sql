@@ -302,14 +302,12 @@ updated as (
       -- What was paid, per currency, split anew by the currency the booking has now: payments
       -- are added up in bookings, not replayed. amount_paid is NULL when none was in the
       -- booking's currency, so that a payment of 0 is kept. (b is the row before this update.)
-      amount_paid = ((coalesce(b.other_payments, '{}')
-                      || case when b.amount_paid is null then '{}'
-                              else jsonb_build_object(b.current_currency, b.amount_paid) end)
-                     ->> s.current_currency::text)::numeric,
-      other_payments = nullif((coalesce(b.other_payments, '{}')
-                               || case when b.amount_paid is null then '{}'
-                                       else jsonb_build_object(b.current_currency, b.amount_paid) end)
-                              - s.current_currency::text, '{}'),
+      (amount_paid, other_payments) = (
+        select (paid->>s.current_currency::text)::numeric, nullif(paid - s.current_currency::text, '{}')
+        from (select coalesce(b.other_payments, '{}')
+                     || case when b.amount_paid is null then '{}'
+                             else jsonb_build_object(b.current_currency, b.amount_paid) end as paid) as before
+      ),
       last_event_at = greatest(b.last_event_at, s.last_event_at),
       changed_in_batch = %(batch_no)s
   from state s
