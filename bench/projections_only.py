@@ -11,7 +11,8 @@ import os
 import psycopg
 
 from bench.harness import fresh_database
-from bench.run_all import EVENTS, catch_up, copy_events, event_rows, timed
+from bench.run_all import EVENTS, QUERIES, catch_up, copy_events, event_rows, timed
+from core.sql import parse_named
 from projections import ALL_PROJECTIONS
 
 
@@ -22,6 +23,7 @@ def main() -> None:
         conn.execute("vacuum analyze")
     only = [name for name in os.environ.get("PULSE_BENCH_ONLY", "").split(",") if name]
     total_catch_up = total_recompute = 0.0
+    recomputes = parse_named(QUERIES.read_text())
     for projection in ALL_PROJECTIONS:
         if only and projection.name not in only:
             continue
@@ -33,6 +35,9 @@ def main() -> None:
             f"{projection.name:12} catch-up {EVENTS / catch_up_seconds:9.0f}/s"
             f"  recompute {EVENTS / recompute_seconds:9.0f}/s  ratio {recompute_seconds / catch_up_seconds:.3f}"
         )
+        if f"recompute_{projection.name}_full" in recomputes:
+            full_seconds = timed(url, f"recompute_{projection.name}_full")
+            print(f"{'':12} full recompute {EVENTS / full_seconds:9.0f}/s  ratio {full_seconds / catch_up_seconds:.3f}")
     print(f"{'together':12} catch-up {EVENTS / total_catch_up:9.0f}/s  ratio {total_recompute / total_catch_up:.3f}")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("vacuum analyze")
