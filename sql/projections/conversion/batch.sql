@@ -1,6 +1,11 @@
 -- The conversion projection's statements; see projections/bookings/batch.sql
 -- for the parameters every statement receives.
 
+-- name: hash_to_aggregate
+-- A backlog's batch of 200,000 events falls into about 15,000 hours and
+-- destinations. Sorted first (the planner's choice), the sort spilled to disk.
+set local enable_sort = off;
+
 -- name: count_funnel
 -- Adds the batch's searches, checkouts and bookings to their hour and destination.
 insert into hourly as h (bucket, destination, searches, checkouts, bookings, changed_in_batch)
