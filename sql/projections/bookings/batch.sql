@@ -94,15 +94,21 @@ created as (
   returning *
 ),
 
-daily_added as (
-  insert into daily as d (day, destination, booking_type, channel, currency,
-                          bookings, gross_revenue, customers, booking_values)
+created_daily as (
   -- The business day computed from the time itself: one expression per row, not a pulse.calendar probe.
-  select (b.created_at at time zone s.timezone)::date, b.destination, b.booking_type, b.channel, b.created_currency,
-         count(*), sum(b.created_total), hll_add_agg(hll_hash_text(b.customer_id)), tdigest(b.created_total::float8, 100)
+  select (b.created_at at time zone s.timezone)::date as day, b.destination, b.booking_type, b.channel,
+         b.created_currency as currency, count(*) as bookings, sum(b.created_total) as gross_revenue,
+         hll_add_agg(hll_hash_text(b.customer_id)) as customers,
+         tdigest(b.created_total::float8, 100) as booking_values
   from created b
   cross join analytics.settings s
   group by 1, 2, 3, 4, 5
+),
+
+daily_added as (
+  insert into daily as d (day, destination, booking_type, channel, currency,
+                          bookings, gross_revenue, customers, booking_values)
+  select * from created_daily
   on conflict (day, destination, booking_type, channel, currency) do update
   set bookings = d.bookings + excluded.bookings,
       gross_revenue = d.gross_revenue + excluded.gross_revenue,
@@ -111,10 +117,10 @@ daily_added as (
 ),
 
 destinations_added as (
+  -- Regrouped from the day's groups above, a few per day, rather than from every booking again.
   insert into destinations_daily as d (day, destination, currency, bookings, gross_revenue)
-  select (b.created_at at time zone s.timezone)::date, b.destination, b.created_currency, count(*), sum(b.created_total)
-  from created b
-  cross join analytics.settings s
+  select day, destination, currency, sum(bookings), sum(gross_revenue)
+  from created_daily
   group by 1, 2, 3
   on conflict (day, destination, currency) do update
   set bookings = d.bookings + excluded.bookings,
@@ -337,14 +343,19 @@ difference as (
   cross join analytics.settings s
 ),
 
+changed_daily as (
+  select day, destination, booking_type, channel, currency,
+         sum(modifications) as modifications, sum(modification_delta) as modification_delta,
+         sum(cancellations) as cancellations, sum(refunds) as refunds
+  from difference
+  group by 1, 2, 3, 4, 5
+),
+
 daily_changed as (
   insert into daily as r (day, destination, booking_type, channel, currency,
                           modifications, modification_delta, cancellations, refunds)
-  select day, destination, booking_type, channel, currency,
-         sum(modifications), sum(modification_delta), sum(cancellations), sum(refunds)
-  from difference
-  group by 1, 2, 3, 4, 5
-  having sum(modifications) <> 0 or sum(modification_delta) <> 0 or sum(cancellations) <> 0 or sum(refunds) <> 0
+  select * from changed_daily
+  where modifications <> 0 or modification_delta <> 0 or cancellations <> 0 or refunds <> 0
   on conflict (day, destination, booking_type, channel, currency) do update
   set modifications = r.modifications + excluded.modifications,
       modification_delta = r.modification_delta + excluded.modification_delta,
@@ -353,10 +364,11 @@ daily_changed as (
 ),
 
 destinations_changed as (
+  -- Regrouped from the day's groups above rather than from every change again.
   insert into destinations_daily as r (day, destination, currency, modifications, modification_delta,
                                        cancellations, refunds)
   select day, destination, currency, sum(modifications), sum(modification_delta), sum(cancellations), sum(refunds)
-  from difference
+  from changed_daily
   group by 1, 2, 3
   having sum(modifications) <> 0 or sum(modification_delta) <> 0 or sum(cancellations) <> 0 or sum(refunds) <> 0
   on conflict (day, destination, currency) do update
