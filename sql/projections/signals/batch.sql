@@ -4,12 +4,14 @@
 
 -- name: record_bookings
 -- The batch's bookings (only the creation that holds its booking_id), with their log positions.
+-- A plain insert, as the bookings projection's: the write contract gives each booking_id one
+-- holder, ever (pulse.booking_ids keeps them all), and each batch is applied once. "on conflict do
+-- nothing" looked each one up first: 0.8 s of a 10^6-event catch-up against 0.4 s.
 insert into bookings (booking_id, destination, booking_type, currency, total, xact_id, seq)
 select e.data->>'booking_id', e.data->>'destination', e.data->>'booking_type', e.data->>'currency',
        (e.data->>'total_amount')::numeric, e.xact_id, e.seq
 from pulse_batch e
-where e.type = 'booking.created' and e.holds_booking
-on conflict (booking_id) do nothing;
+where e.type = 'booking.created' and e.holds_booking;
 
 -- name: count_minutes
 -- Adds the batch's bookings, cancellations, payments and failed payments to their minute.
