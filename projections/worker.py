@@ -288,17 +288,22 @@ class ProjectionWorker:
 
     async def next_batch_end(self, cur: AsyncCursor[dict[str, Any]], checkpoint: dict[str, Any], horizon: int) -> Any:
         """The size and last position of the batch after the checkpoint, below the horizon."""
-        bounds = await (
-            await cur.execute(
-                query("next_batch_end"),
-                {
-                    "xact_id": checkpoint["xact_id"],
-                    "seq": checkpoint["seq"],
-                    "horizon": horizon,
-                    "batch_size": self.batch_limit,
-                },
-            )
-        ).fetchone()
+        params = {
+            "xact_id": checkpoint["xact_id"],
+            "seq": checkpoint["seq"],
+            "horizon": horizon,
+            "batch_size": self.batch_limit,
+        }
+        if self.batch_limit > self.settings.batch_size:
+            # The last batch was full, so this one likely is too (a backlog): its end is the batch_limit-th
+            # position, found without counting the others. Live traffic's batches are not full, and would
+            # read their positions twice.
+            await cur.execute("set local enable_sort = off")
+            end = await (await cur.execute(query("full_batch_end"), params)).fetchone()
+            await cur.execute("set local enable_sort to default")
+            if end is not None:
+                return {"events": self.batch_limit, **end}
+        bounds = await (await cur.execute(query("next_batch_end"), params)).fetchone()
         assert bounds is not None
         return bounds
 

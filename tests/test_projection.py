@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx2
 import psycopg
+import pytest
 
 from core.db import make_pool
 from core.settings import Settings
@@ -142,6 +143,53 @@ def test_a_worker_that_found_nothing_writes_nothing_and_still_sees_late_commits(
 
     asyncio.run(scenario())
     assert sorted(row[1] for row in rollup(db)) == ["Committed", "Held the horizon", "Warm-up"]
+
+
+def test_a_backlog_is_applied_in_full_batches_that_stop_at_the_horizon(
+    settings: Settings, database_url: str, db: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a batch is full the worker takes the next ones' ends without counting (full_batch_end):
+    each full batch holds exactly its limit, none reaches past a transaction still open, and the log
+    is applied once."""
+    warm_up_chunk(database_url)
+    seed(database_url, 300, per_transaction=45)
+    looked_up: list[str] = []
+
+    def counted(name: str) -> Any:
+        looked_up.append(name)
+        return query(name)
+
+    monkeypatch.setattr("projections.worker.query", counted)
+
+    async def catch_up() -> list[tuple[int, int]]:
+        async with make_pool(settings.database_url, max_size=2, role=settings.role("projector")) as pool:
+            worker = ProjectionWorker(pool, BOOKINGS, settings.model_copy(update={"batch_size": 10}))
+            await worker.ensure_checkpoint()
+            batches: list[tuple[int, int]] = []
+            while True:
+                limit = worker.batch_limit
+                outcome = await worker.apply_next()
+                assert outcome is not None
+                if not outcome.events:
+                    return batches
+                batches.append((limit, outcome.events))
+
+    with psycopg.connect(database_url) as open_writer:
+        append_in(open_writer, booking("Open"))  # holds the horizon: nothing after it is applied yet
+        seed(database_url, 120, per_transaction=60)
+        batches = asyncio.run(catch_up())
+        applied = sum(events for _, events in batches)
+        assert applied == 301  # the warm-up and the first 300; the last 120 came after the open writer
+        assert all(events == limit for limit, events in batches[:-1]) and batches[-1][1] <= batches[-1][0]
+        assert [limit for limit, _ in batches[:4]] == [10, 20, 40, 80]
+        assert "full_batch_end" in looked_up
+        open_writer.commit()
+    batches = asyncio.run(catch_up())
+    assert sum(events for _, events in batches) == 121
+    row = db.execute("select events_projected from pulse.projection_checkpoints where projection = 'bookings'")
+    assert row.fetchone() == (422,)
+    assert db.execute("select sum(bookings) from pulse_bookings.hourly").fetchone() == (422,)
+    assert verify(database_url, [BOOKINGS]) == []
 
 
 def seed(database_url: str, count: int, per_transaction: int = 2000) -> None:
