@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     home: Path = PROJECT_ROOT / ".pulse"
     max_body_bytes: Annotated[int, Field(gt=0, le=1024**3)] = 10 * 1024 * 1024
     batch_size: Annotated[int, Field(gt=0, le=1_000_000)] = 5000
+    # The largest batch a catch-up takes once a full batch shows a backlog; none: each projection's own
+    # (200,000 events, 10^6 for customers), or 8 times batch_size if that is more.
+    backlog_batch_size: Annotated[int | None, Field(gt=0, le=10_000_000)] = None
     # False: `pulse serve` runs no projection workers; `pulse work` runs them in a process of its own.
     serve_projections: bool = True
     # Workers poll this often even when nothing woke them (NOTIFY is only a hint).

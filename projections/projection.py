@@ -42,7 +42,7 @@ class Projection:
     event_types: tuple[str, ...]
     # Its statements read the batch from pulse_batch (worth it from two statements on).
     reads_batch_table: bool = False
-    # Catching up on a backlog, its batches grow to this many events (projections/worker.py). With
+    # Catching up on a backlog, its batches take up to this many events (projections/worker.py). With
     # the default batch size, 200,000 events a batch caught 10^6 events up 9 % faster than 40,000
     # (make bench's backlog, all four projections: 23.4-23.6 s against 25.8 s), and 500,000 no
     # faster than 200,000.

@@ -28,8 +28,8 @@ from projections.projection import Projection
 
 log = logging.getLogger("pulse.projections")
 
-# Catching up on a backlog, batches grow up to this many times PULSE_BATCH_SIZE, or to the
-# projection's backlog_batch_events if that is more.
+# Catching up on a backlog, batches take up to this many times PULSE_BATCH_SIZE, or the
+# projection's backlog_batch_events if that is more (PULSE_BACKLOG_BATCH_SIZE overrides both).
 BACKLOG_BATCH_FACTOR = 8
 
 # Told of each committed batch: (projection name, events, seconds from its start to its commit).
@@ -162,11 +162,21 @@ class ProjectionWorker:
         return min(30.0, 0.25 * 2**self.failures) if self.failures else 0.0
 
     def next_batch_limit(self, applied: int) -> int:
-        """A full batch means a backlog: larger batches spread each batch's fixed cost."""
-        if applied >= self.batch_limit:
-            largest = max(self.settings.batch_size * BACKLOG_BATCH_FACTOR, self.projection.backlog_batch_events)
+        """A full batch means a backlog: larger batches spread each batch's fixed cost.
+
+        A full batch of the usual size makes the next one the largest at once, as each batch rewrites
+        the rollup rows it touches: customers' catch-up rewrote most customers once per doubling step.
+        Batches under the usual size are narrowing a failure down to its event: those only double.
+        """
+        if applied < self.batch_limit:
+            return self.settings.batch_size
+        largest = self.settings.backlog_batch_size or max(
+            self.settings.batch_size * BACKLOG_BATCH_FACTOR, self.projection.backlog_batch_events
+        )
+        largest = max(largest, self.settings.batch_size)
+        if self.batch_limit < self.settings.batch_size:
             return min(self.batch_limit * 2, largest)
-        return self.settings.batch_size
+        return largest
 
     async def pause(self, timeout: float, stop: asyncio.Event) -> None:
         """Waits for timeout, a wake-up or stop, whichever comes first."""

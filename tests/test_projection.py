@@ -1,6 +1,7 @@
 """Projection workers: exactly once, in commit order, across crashes and late commits."""
 
 import asyncio
+import dataclasses
 import signal
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -148,9 +149,9 @@ def test_a_worker_that_found_nothing_writes_nothing_and_still_sees_late_commits(
 def test_a_backlog_is_applied_in_full_batches_that_stop_at_the_horizon(
     settings: Settings, database_url: str, db: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Once a batch is full the worker takes the next ones' ends without counting (full_batch_end):
-    each full batch holds exactly its limit, none reaches past a transaction still open, and the log
-    is applied once."""
+    """A full batch makes the next ones the largest at once, and their ends are taken without counting
+    (full_batch_end): each full batch holds exactly its limit, none reaches past a transaction still
+    open, and the log is applied once."""
     warm_up_chunk(database_url)
     seed(database_url, 300, per_transaction=45)
     looked_up: list[str] = []
@@ -163,7 +164,9 @@ def test_a_backlog_is_applied_in_full_batches_that_stop_at_the_horizon(
 
     async def catch_up() -> list[tuple[int, int]]:
         async with make_pool(settings.database_url, max_size=2, role=settings.role("projector")) as pool:
-            worker = ProjectionWorker(pool, BOOKINGS, settings.model_copy(update={"batch_size": 10}))
+            # Batches of 10, then of 80 (8 times as many) at most.
+            projection = dataclasses.replace(BOOKINGS, backlog_batch_events=40)
+            worker = ProjectionWorker(pool, projection, settings.model_copy(update={"batch_size": 10}))
             await worker.ensure_checkpoint()
             batches: list[tuple[int, int]] = []
             while True:
@@ -178,14 +181,11 @@ def test_a_backlog_is_applied_in_full_batches_that_stop_at_the_horizon(
         append_in(open_writer, booking("Open"))  # holds the horizon: nothing after it is applied yet
         seed(database_url, 120, per_transaction=60)
         batches = asyncio.run(catch_up())
-        applied = sum(events for _, events in batches)
-        assert applied == 301  # the warm-up and the first 300; the last 120 came after the open writer
-        assert all(events == limit for limit, events in batches[:-1]) and batches[-1][1] <= batches[-1][0]
-        assert [limit for limit, _ in batches[:4]] == [10, 20, 40, 80]
-        assert "full_batch_end" in looked_up
+        # The warm-up and the first 300; the last 120 came after the open writer.
+        assert batches == [(10, 10), (80, 80), (80, 80), (80, 80), (80, 51)]
+        assert looked_up.count("full_batch_end") == 4  # the last one found fewer than 80
         open_writer.commit()
-    batches = asyncio.run(catch_up())
-    assert sum(events for _, events in batches) == 121
+    assert asyncio.run(catch_up()) == [(10, 10), (80, 80), (80, 31)]
     row = db.execute("select events_projected from pulse.projection_checkpoints where projection = 'bookings'")
     assert row.fetchone() == (422,)
     assert db.execute("select sum(bookings) from pulse_bookings.hourly").fetchone() == (422,)
@@ -228,7 +228,8 @@ def test_a_worker_killed_mid_batch_resumes_exactly(
         return int(found[0]) if found else -1
 
     for kills in range(1, 4):
-        worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="100")
+        # Batches of 100, then of 800: a catch-up of many batches, to kill in the middle of one.
+        worker = pulse_process(["work"], database_url, PULSE_BATCH_SIZE="100", PULSE_BACKLOG_BATCH_SIZE="800")
         target = kills * total // 5
         try:
             wait_for(lambda: projected() >= target)  # noqa: B023 (called within this iteration)
