@@ -15,7 +15,10 @@ select * from pulse.recompute_bookings_hourly('18446744073709551615'::xid8, 9223
 -- above gives only the hourly rollup's sums. Each statement is a hash-joined
 -- set-wise query (nested loops off: the temporary tables have no statistics);
 -- tests/test_bench_queries.py checks that these tables equal the projection's.
+-- In 16 MB of work_mem, as the recompute of customers: each ran 1-5 % faster
+-- than in 4 MB, and the other recomputes did not (signals ran 3-5 % slower).
 set local enable_nestloop = off;
+set local work_mem = '16MB';
 
 create temp table recomputed_bookings_created as
 select e.data->>'booking_id' as booking_id, e.data->>'customer_id' as customer_id,
@@ -213,6 +216,8 @@ where type in ('search.performed', 'checkout.started', 'booking.created')
 group by 1, 2;
 
 -- name: recompute_customers
+set local work_mem = '16MB';
+
 create temp table recomputed_customers as
 select data->>'customer_id' as customer_id,
        count(*) filter (where type = 'search.performed') as searches,
