@@ -50,6 +50,8 @@ SIGNALS = Projection(
         "search.performed",
     ),
     reads_batch_table=True,
+    # Searches, 60 % of a batch's events here, are only counted (count_searches).
+    read_from_log=("search.performed",),
 )
 
 ALL_PROJECTIONS: tuple[Projection, ...] = (BOOKINGS, CONVERSION, CUSTOMERS, SIGNALS)

@@ -261,6 +261,7 @@ class ProjectionWorker:
             "batch_no": checkpoint["batch_no"] + 1,
             "events": bounds["events"],
             "event_types": list(self.projection.event_types),
+            "batch_table_types": self.projection.batch_table_types,
         }
         # One round trip for the rest of the batch: nothing below needs an answer before the commit, and
         # about fifteen round trips a batch were a fifth of a small batch's time. An error surfaces when

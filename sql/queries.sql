@@ -88,7 +88,7 @@ create temp table if not exists pulse_batch (
 delete from pulse_batch;
 
 -- name: fill_batch_table
--- The batch's events of the projection's types, each read once from pulse.events.
+-- The batch's events of the projection's batch table types, each read once from pulse.events.
 insert into pulse_batch (xact_id, seq, event_id, type, occurred_at, received_at, data, holds_booking)
 select e.xact_id, e.seq, e.event_id, e.type, e.occurred_at, e.received_at, e.data,
        case when e.type = 'booking.created' then
@@ -99,7 +99,7 @@ select e.xact_id, e.seq, e.event_id, e.type, e.occurred_at, e.received_at, e.dat
 from pulse.events e
 where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
   and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
-  and e.type = any(%(event_types)s::text[]);
+  and e.type = any(%(batch_table_types)s::text[]);
 
 -- name: advance_checkpoint
 -- Moves a projection's checkpoint to the end of the batch it just applied, and

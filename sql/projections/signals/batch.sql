@@ -141,12 +141,15 @@ set bookings = m.bookings + excluded.bookings,
     changed_in_batch = excluded.changed_in_batch;
 
 -- name: count_searches
--- Each batch's searches per minute and destination; new minutes as in count_minutes.
+-- Each batch's searches per minute and destination; new minutes as in count_minutes. Read from
+-- pulse.events, not pulse_batch (the projection's read_from_log): this statement alone reads them.
 with minutes as (
   select date_bin('1 minute', e.occurred_at, timestamptz '2000-01-01 00:00:00+00') as bucket,
          e.data->>'destination' as destination, count(*) as searches
-  from pulse_batch e
-  where e.type = 'search.performed'
+  from pulse.events e
+  where (e.xact_id, e.seq) > (%(start_xact_id)s::text::xid8, %(start_seq)s)
+    and (e.xact_id, e.seq) <= (%(end_xact_id)s::text::xid8, %(end_seq)s)
+    and e.type = 'search.performed'
   group by 1, 2
 ),
 
