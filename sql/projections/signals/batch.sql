@@ -38,8 +38,7 @@ where h.booking_id = r.booking_id;
 -- the events whose booking has not arrived.
 with batch as (
   select e.type, e.occurred_at, e.xact_id, e.seq, e.received_at, e.data->>'booking_id' as booking_id,
-         e.data->>'currency' as currency,
-         case when e.type = 'payment.captured' then (e.data->>'amount')::numeric end as amount
+         e.data->>'currency' as currency, e.data->>'amount' as amount
   from pulse_batch e
   where e.type in ('booking.modified', 'booking.cancelled', 'payment.captured', 'payment.failed')
 ),
@@ -90,7 +89,8 @@ facts as (
            as currency,
          e.type,
          null as value,
-         case when e.type = 'payment.captured' and e.booking_currency = e.currency then e.amount end as paid,
+         case when e.type = 'payment.captured' and e.booking_currency = e.currency
+              then e.amount::numeric end as paid,
          case when e.type = 'payment.captured' and e.booking_currency = e.currency then e.total end as of_total
   from looked_up e
   where e.type <> 'booking.modified'
