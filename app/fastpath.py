@@ -30,7 +30,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from types import NoneType, UnionType
 from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin, get_type_hints
-from uuid import UUID
 
 import msgspec
 
@@ -49,7 +48,7 @@ from core.events import (
 MAX_FAST_LINE = 4096
 MAX_FAST_BRACKETS = 64
 
-_UUID = re.compile(rb'"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"')
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
 # A JSON number or a JSON string holding plain digits: what core.events.Amount accepts, narrowed.
 _AMOUNT = re.compile(rb'([0-9]{1,14}(\.[0-9]{1,4})?)|"([0-9]{1,14}(\.[0-9]{1,4})?)"')
@@ -60,18 +59,18 @@ _FastIdentifier = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class FastEvent(NamedTuple):
-    """What ingest stores of an accepted event: data is its JSON text."""
+    """What ingest stores of an accepted event: its event_id as sent (a UUID), data as UTF-8 JSON text."""
 
-    event_id: UUID
-    event_id_text: str
+    event_id: str
     type: str
     occurred_at: datetime
-    data: str
+    data: bytes
     booking_id: str | None
 
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=True):
-    event_id: msgspec.Raw
+    # Decoded as text, then checked for the canonical form: anything else (a number, an escape) fails.
+    event_id: str
     type: str
     occurred_at: str
     data: msgspec.Raw
@@ -203,35 +202,65 @@ def _data_ok(fast: _FastType, data: Any) -> bool:
 
 def fast_event(line: bytes) -> FastEvent | None:
     """The event of one JSON object, when it is plainly valid; None means: take the full path."""
-    if len(line) > MAX_FAST_LINE or b"\\u" in line or line.count(b"[") + line.count(b"{") > MAX_FAST_BRACKETS:
+    return _fast_event(line, datetime.now(UTC) + MAX_FUTURE_SKEW, scan=True)
+
+
+def fast_events(lines: list[bytes], body: bytes) -> list[FastEvent | None]:
+    """fast_event for each line of a body, with the body's text scanned once rather than each line's.
+
+    A body without a backslash has no \\u escape on any line. Without a "[", its lines nest only in
+    braces, and each line the fast path accepts has at least two (envelope and data): if the accepted
+    lines leave no line room for more than MAX_FAST_BRACKETS, none needs counting. Scanning each
+    line for both took 2.3 of its 11 us here; the body's scans take 0.15 us a line.
+    """
+    latest = datetime.now(UTC) + MAX_FUTURE_SKEW
+    if b"\\" in body or b"[" in body:
+        return [_fast_event(line, latest, scan=True) for line in lines]
+    events = [_fast_event(line, latest, scan=False) for line in lines]
+    accepted = len(events) - events.count(None)
+    if accepted and body.count(b"{") - 2 * (accepted - 1) > MAX_FAST_BRACKETS:
+        return [
+            None if event is None or _too_nested(line) else event for event, line in zip(events, lines, strict=True)
+        ]
+    return events
+
+
+def _too_nested(line: bytes) -> bool:
+    return line.count(b"[") + line.count(b"{") > MAX_FAST_BRACKETS
+
+
+def _fast_event(line: bytes, latest: datetime, scan: bool) -> FastEvent | None:
+    """fast_event, with the latest acceptable time given; scan=False when the caller checked the text."""
+    if len(line) > MAX_FAST_LINE or (scan and (b"\\u" in line or _too_nested(line))):
         return None
     try:
         envelope = _envelope.decode(line)
         fast = FAST_TYPES.get(envelope.type)
         if fast is None:
             return None
-        data_text = bytes(envelope.data)
-        data = fast.decoder.decode(data_text)
-        data_str = data_text.decode()
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        # (Ingest checks the body is UTF-8 before; the last is for callers that do not.)
+        data = fast.decoder.decode(envelope.data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    event_id_raw = bytes(envelope.event_id)
-    if not _UUID.fullmatch(event_id_raw) or not _TIME.fullmatch(envelope.occurred_at) or not _data_ok(fast, data):
+    event_id = envelope.event_id
+    if _UUID.fullmatch(event_id) is None or _TIME.fullmatch(envelope.occurred_at) is None or not _data_ok(fast, data):
         return None
     try:
         occurred_at = datetime.fromisoformat(envelope.occurred_at)
-        event_id = msgspec.json.decode(event_id_raw, type=UUID)
-    except (ValueError, msgspec.ValidationError):
+    except ValueError:
         return None
-    if occurred_at < EARLIEST_EVENT_TIME or occurred_at > datetime.now(UTC) + MAX_FUTURE_SKEW:
+    if not EARLIEST_EVENT_TIME <= occurred_at <= latest:
+        return None
+    try:
+        # (Ingest checks the body is UTF-8 before; this is for callers that do not.)
+        data_text = bytes(envelope.data)
+        data_text.decode()
+    except UnicodeDecodeError:
         return None
     return FastEvent(
         event_id=event_id,
-        event_id_text=event_id_raw[1:-1].decode(),
         type=envelope.type,
         occurred_at=occurred_at,
-        data=data_str,
+        data=data_text,
         booking_id=getattr(data, "booking_id", None),  # a field of the type's data, or None
     )
 

@@ -6,14 +6,14 @@ in which the accepted events are stored, so nothing that arrived is lost.
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from uuid import UUID
 
 import msgspec
 import simplejson
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from app.fastpath import FastEvent, fast_event
+from app.fastpath import FastEvent, fast_event, fast_events
+from core.binary_arrays import TextArray, TimestamptzArray
 from core.events import Reason, storable_text, validate_event
 from core.log import LogPosition
 from core.sql import query
@@ -53,7 +53,7 @@ class Item:
     def result(self, index: int) -> dict[str, Any]:
         answer: dict[str, Any] = {"index": index, "status": self.status}
         if self.fast is not None:
-            answer["event_id"] = self.fast.event_id_text
+            answer["event_id"] = self.fast.event_id
         elif isinstance(self.parsed, dict) and isinstance(self.parsed.get("event_id"), str):
             answer["event_id"] = storable_text(self.parsed["event_id"])
         if self.position is not None:
@@ -86,9 +86,14 @@ def parse_body(body: bytes, content_type: str | None) -> list[Item]:
     except UnicodeDecodeError as error:
         raise BadBody(400, f"body is not UTF-8: {error}") from None
     if kind in NDJSON_TYPES:
-        # Only \n ends a line: other Unicode line breaks may sit inside JSON strings.
-        lines = (line.removesuffix("\r") for line in text.split("\n"))
-        items = [_ndjson_item(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+        # Only \n ends a line: other Unicode line breaks may sit inside JSON strings. Split as bytes:
+        # no UTF-8 sequence holds a \n or \r byte, and the fast path reads bytes.
+        lines = [line.removesuffix(b"\r") for line in body.split(b"\n")]
+        items = [
+            item
+            for number, (line, fast) in enumerate(zip(lines, fast_events(lines, body), strict=True), 1)
+            if (item := Item(raw=line, fast=fast) if fast is not None else _ndjson_item(number, line)) is not None
+        ]
     elif (fast_items := _fast_json_items(body)) is not None:
         items = fast_items
     else:
@@ -130,16 +135,15 @@ def _fast_json_items(body: bytes) -> list[Item] | None:
     return items or None
 
 
-def _ndjson_item(line_number: int, line: str) -> Item:
-    raw = line.encode()
-    if (fast := fast_event(raw)) is not None:
-        return Item(raw=raw, fast=fast)
+def _ndjson_item(line_number: int, raw: bytes) -> Item | None:
+    """A line the fast path left: parsed by the full path, or None when it is blank."""
+    line = raw.decode()  # the body is UTF-8
+    if not line.strip():
+        return None
     try:
         parsed = _loads(line)
     except (ValueError, RecursionError) as error:
-        return Item(
-            raw=line.encode(), reasons=[Reason(field="", message=f"line {line_number} is not valid JSON: {error}")]
-        )
+        return Item(raw=raw, reasons=[Reason(field="", message=f"line {line_number} is not valid JSON: {error}")])
     if nesting(parsed) > MAX_NESTING:
         reason = Reason(field="", message=f"line {line_number} nests deeper than {MAX_NESTING} levels")
         return Item(raw=raw, reasons=[reason])
@@ -166,7 +170,8 @@ def parse_and_validate(body: bytes, content_type: str | None) -> list[Item]:
 
 def validate(items: list[Item]) -> None:
     """Marks each item valid, or rejected with reasons; a repeat within the body is a duplicate."""
-    seen: set[UUID] = set()
+    # Event ids in canonical form, lower case: the fast path's as sent, the full path's as parsed.
+    seen: set[str] = set()
     for item in items:
         if item.reasons:
             continue
@@ -178,17 +183,17 @@ def validate(items: list[Item]) -> None:
                 item.reasons = checked
                 continue
             event = FastEvent(
-                event_id=checked.event_id,
-                event_id_text=str(checked.event_id),
+                event_id=str(checked.event_id),
                 type=checked.type,
                 occurred_at=checked.occurred_at,
-                data=_dumps(checked.data),
+                data=_dumps(checked.data).encode(),
                 booking_id=checked.data.get("booking_id"),
             )
-        if event.event_id in seen:
+        key = event.event_id.lower()
+        if key in seen:
             item.status = "duplicate"
         else:
-            seen.add(event.event_id)
+            seen.add(key)
             item.valid = event
 
 
@@ -204,15 +209,16 @@ async def store(conn: AsyncConnection[Any], items: list[Item], content_type: str
     async with conn.pipeline(), conn.transaction():
         if fresh:
             events = [item.valid for item in fresh if item.valid is not None]
-            # Binary parameters, data as JSON text: no text-array quoting of every document in Python.
+            # Binary arrays packed a column at a time (core.binary_arrays); event ids and data as text,
+            # which the query casts to uuid and jsonb.
             rows = await (
                 await conn.execute(
                     query("append_events"),
                     {
-                        "event_ids": [event.event_id for event in events],
-                        "types": [event.type for event in events],
-                        "occurred_ats": [event.occurred_at for event in events],
-                        "datas": [event.data for event in events],
+                        "event_ids": TextArray.of([event.event_id.encode() for event in events]),
+                        "types": TextArray.of([event.type.encode() for event in events]),
+                        "occurred_ats": TimestamptzArray.of([event.occurred_at for event in events]),
+                        "datas": TextArray.of([event.data for event in events]),
                     },
                 )
             ).fetchall()

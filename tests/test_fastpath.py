@@ -12,7 +12,7 @@ import simplejson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.fastpath import FAST_TYPES, FastField, fast_event, fast_values
+from app.fastpath import FAST_TYPES, FastField, fast_event, fast_events, fast_values
 from core.events import (
     EVENT_MODEL_BY_TYPE,
     EVENT_MODELS,
@@ -135,7 +135,7 @@ def test_the_fast_path_accepts_nothing_the_full_path_refuses(line: bytes) -> Non
         return
     full = full_path(line)
     assert isinstance(full, ValidEvent), (line, full)
-    assert fast.event_id == full.event_id
+    assert uuid.UUID(fast.event_id) == full.event_id
     assert fast.type == full.type
     assert fast.occurred_at == full.occurred_at
     assert simplejson.loads(fast.data, use_decimal=True) == full.data
@@ -246,3 +246,33 @@ def test_the_fast_path_on_values_takes_ordinary_events() -> None:
     assert not fast_values(str(uuid.uuid4()), "booking.created", london, {**extra, "total_amount": Decimal("1")})
     assert not fast_values(str(uuid.uuid4()), "booking.created", london.replace(tzinfo=None), extra)
     assert not fast_values(str(uuid.uuid4()), "booking.created", london, {**extra, "note": "a\x00"})
+
+
+def bodies() -> st.SearchStrategy[list[bytes]]:
+    """Lines of an NDJSON body: events of every kind, odd ones, blanks, and lines that nest deeply."""
+    deep = st.integers(1, 80).map(
+        lambda depth: (
+            json.dumps({**make_event("booking.created"), "data": {"booking_id": "b", "x": 0}})
+            .replace('"x": 0', '"x": ' + '{"y": ' * depth + "0" + "}" * depth)
+            .encode()
+        )
+    )
+    return st.lists(st.one_of(line_variants(), deep, st.sampled_from([b"", b" ", b"x", b"{}"])), max_size=12)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(bodies())
+def test_scanning_a_body_once_finds_what_scanning_each_line_finds(lines: list[bytes]) -> None:
+    """fast_events skips each line's scans for escapes and nesting when the body's text rules them out."""
+    body = b"\n".join(lines)
+    assert fast_events(lines, body) == [fast_event(line) for line in lines]
+
+
+def test_a_deep_line_among_lines_the_fast_path_leaves_is_left_too() -> None:
+    """Braces counted over the body: a line without them cannot lend its share to a deeply nested one."""
+    event = make_event("booking.created")
+    event["data"]["note"] = json.loads('{"a": ' * 70 + "1" + "}" * 70)
+    deep = json.dumps(event).encode()
+    lines = [deep] + [b"not json"] * 80
+    assert fast_events(lines, b"\n".join(lines))[0] is None
+    assert fast_events([deep], deep) == [None]
