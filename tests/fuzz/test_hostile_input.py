@@ -55,7 +55,17 @@ def fuzz_client(postgresql_proc: Any) -> Iterator[tuple[TestClient, psycopg.Conn
         password=info.password,
     ):
         url = url_for(info.host, info.port, info.user, "fuzz")
-        app = create_app(Settings(database_url=url, use_local_cluster=False, auth="off", log_requests=False))
+        # No scheduled jobs: the forecast refresh and the data-quality checks are not what this module tries,
+        # and their minutes of CPU in the background slowed every request.
+        settings = Settings(
+            database_url=url,
+            use_local_cluster=False,
+            auth="off",
+            log_requests=False,
+            dq_interval=0,
+            forecast_interval=0,
+        )
+        app = create_app(settings)
         with TestClient(app) as client, psycopg.connect(url, autocommit=True) as db:
             yield client, db
     print(
